@@ -1,0 +1,37 @@
+# One entry point for setup, lab, test, release. Every target is idempotent.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Notebook tests run side by side, one kernel each (torch uses one thread per kernel).
+WORKERS ?= 3
+PORT   ?= 8888
+
+.PHONY: setup lab test release lint bench doctor clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.port=$(PORT) --ServerApp.ip=127.0.0.1
+
+test: setup
+	$(BIN)/ruff check edgecourse tests solutions
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
+
+release: setup
+	$(BIN)/edgecourse release
+
+bench: setup
+	$(BIN)/python -m edgecourse.bench
+
+doctor: setup
+	$(BIN)/edgecourse doctor
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/artifacts

@@ -1,0 +1,55 @@
+"""What the tests know about the lessons: where they are, their exercises, their wrong answers."""
+
+import importlib.util
+import os
+from pathlib import Path
+
+import nbformat
+
+from edgecourse.nbgrader_course import lessons
+
+REPO = Path(__file__).resolve().parents[1]
+LESSONS = lessons(REPO)
+IN_CI = bool(os.environ.get("CI"))
+
+
+def solution_path(lesson: str) -> Path:
+    return REPO / "solutions" / lesson / f"{lesson}.ipynb"
+
+
+def student_path(lesson: str) -> Path:
+    return REPO / "notebooks" / lesson / f"{lesson}.ipynb"
+
+
+def grade_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def exercises(nb) -> list[str]:
+    """Return the grade_ids of the solution cells (the exercises), in notebook order."""
+    return [grade_meta(c)["grade_id"] for c in nb.cells
+            if grade_meta(c).get("solution") and not grade_meta(c).get("grade")]
+
+
+def cell_index(nb, grade_id: str) -> int:
+    matches = [i for i, c in enumerate(nb.cells) if grade_meta(c).get("grade_id") == grade_id]
+    assert len(matches) == 1, f"expected one cell with grade_id {grade_id!r}, found {len(matches)}"
+    return matches[0]
+
+
+def wrong_answers(lesson: str) -> dict[str, str]:
+    """Load ``tests/wrong_answers/<lesson>.py``: WRONG maps exercise grade_id -> wrong source."""
+    path = REPO / "tests" / "wrong_answers" / f"{lesson}.py"
+    assert path.is_file(), f"{lesson} has no wrong answers file at {path}"
+    spec = importlib.util.spec_from_file_location(f"wrong_{lesson}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.WRONG
+
+
+def with_answers(nb_path: Path, answers: dict[str, str]):
+    """Return the notebook at ``nb_path`` with the given exercise cells' sources replaced."""
+    nb = nbformat.read(nb_path, as_version=4)
+    for grade_id, source in answers.items():
+        nb.cells[cell_index(nb, grade_id)].source = source
+    return nb
