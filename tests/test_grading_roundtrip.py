@@ -7,8 +7,15 @@ Each grading runs in its own course directory (its own gradebook), so tests run 
 import nbformat
 import pytest
 from lessons import (
-    LESSONS, REPO, cell_index, exercises, grade_meta, solution_path, student_path,
-    with_answers, wrong_answers,
+    LESSONS,
+    REPO,
+    cell_index,
+    exercises,
+    grade_meta,
+    solution_path,
+    student_path,
+    with_answers,
+    wrong_answers,
 )
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError

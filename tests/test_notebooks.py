@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from lessons import LESSONS, REPO, solution_path
+from lessons import LESSONS, solution_path
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,93 @@
+"""Small int8 .tflite models built inside the tests, independent of the course's models.
+
+They use other ops and shapes than the course CNN (depthwise conv, average pool, strides, RELU6,
+non-square inputs, several channels) so the firmware tools are tested on models they never saw.
+"""
+
+from functools import cache
+
+import numpy as np
+
+import edgecourse
+
+
+def _convert(model, X: np.ndarray, int8_io: bool = True) -> bytes:
+    tf = edgecourse.tf()
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+
+    def representative():
+        for x in X[:64]:
+            yield [x[None].astype(np.float32)]
+
+    converter.representative_dataset = representative
+    if int8_io:
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+def images(shape: tuple[int, ...], n: int, seed: int = 0) -> np.ndarray:
+    """Return n seeded float images in [0, 1) of the given HWC shape (smooth, not pure noise)."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, *shape), dtype=np.float32)
+    return (0.5 * X + 0.5 * np.roll(X, 1, axis=1)).astype(np.float32)
+
+
+def _keras_seed(seed: int):
+    tf = edgecourse.tf()
+    tf.keras.utils.set_random_seed(seed)
+    return tf
+
+
+@cache
+def depthwise_avgpool_model() -> bytes:
+    """Return int8 .tflite: depthwise conv (x2, RELU6) -> strided conv -> avg pool -> dense."""
+    tf = _keras_seed(1)
+    L = tf.keras.layers
+    model = tf.keras.Sequential([
+        L.Input((10, 12, 2), batch_size=1),
+        L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu6"),
+        L.Conv2D(6, 3, strides=2, padding="valid", activation="relu"),
+        L.AveragePooling2D(2, padding="same"),
+        L.Flatten(),
+        L.Dense(5),
+        L.Softmax(),
+    ])
+    return _convert(model, images((10, 12, 2), 64, seed=1))
+
+
+@cache
+def maxpool_dense_model() -> bytes:
+    """Return int8 .tflite: conv (same) -> max pool (stride 2) -> dense relu -> dense -> softmax."""
+    tf = _keras_seed(2)
+    L = tf.keras.layers
+    model = tf.keras.Sequential([
+        L.Input((9, 9, 3), batch_size=1),
+        L.Conv2D(4, 2, padding="same", activation="relu"),
+        L.MaxPooling2D(3, strides=2, padding="valid"),
+        L.Flatten(),
+        L.Dense(7, activation="relu"),
+        L.Dense(3),
+        L.Softmax(),
+    ])
+    return _convert(model, images((9, 9, 3), 64, seed=2))
+
+
+@cache
+def float_model() -> bytes:
+    """Return a float32 .tflite (no quantization): the firmware tools must refuse it."""
+    tf = _keras_seed(3)
+    L = tf.keras.layers
+    model = tf.keras.Sequential([L.Input((4,), batch_size=1), L.Dense(2)])
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
+@cache
+def unsupported_op_model() -> bytes:
+    """Return int8 .tflite with an op the C generator does not support (TANH)."""
+    tf = _keras_seed(4)
+    L = tf.keras.layers
+    model = tf.keras.Sequential([L.Input((6,), batch_size=1), L.Dense(4), L.Activation("tanh")])
+    return _convert(model, images((6,), 64, seed=4))
