@@ -98,6 +98,14 @@ def format_report(report: dict) -> str:
     lines += ["", f"autograde one submission ({len(g['lessons'])} lessons): {g['seconds']:.1f} s, "
               f"score {g['score']:g}/{g['max_score']:g}", ""]
     lines.append(report["ledger"]["table"])
+    speed = report["ledger"]["firmware_speed"]
+    lines += ["", f"generated C on the Cortex-M4 (QEMU): {speed['c_instructions_per_inference']:,} "
+              "instructions per inference"]
+    if speed["tflm_instructions_per_inference"] is None:
+        lines.append(f"TFLM on the Cortex-M4: not measured ({speed['why_no_tflm_figure']})")
+    else:
+        lines.append(f"TFLM on the Cortex-M4: {speed['tflm_instructions_per_inference']:,} "
+                     f"instructions per inference (ratio {speed['ratio']:.2f})")
     return "\n".join(lines)
 
 
