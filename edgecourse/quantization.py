@@ -171,8 +171,8 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:  # too small for any int32 product to reach 1 LSB
         return 0, 0
-    if shift > 30:
-        raise ValueError(f"real {real} is too large for a Q31 multiplier with shift <= 30")
+    if shift > 31:  # softmax's input multiplier reaches 2**31 - 1 (shift 31); nothing needs more
+        raise ValueError(f"real {real} is too large for a Q31 multiplier with shift <= 31")
     return q, shift
 
 
@@ -247,17 +247,22 @@ def integer_fully_connected(
 
 
 def activation_range(activation: str, scale: float, zero_point: int) -> tuple[int, int]:
-    """Return the int8 clamp of a fused activation (NONE, RELU, RELU6), as TFLite computes it."""
+    """Return the int8 clamp of a fused activation, as TFLite/TFLM compute it (float32 divide)."""
     qmin, qmax = qrange(8, True)
+
+    def q(value: float) -> int:
+        return zero_point + int(round_half_away(np.float32(value) / np.float32(scale)))
+
     if activation == "NONE":
         return qmin, qmax
-    low = max(qmin, zero_point + int(round_half_away(np.float32(0.0) / np.float32(scale))))
     if activation == "RELU":
-        return low, qmax
+        return max(qmin, q(0.0)), qmax
     if activation == "RELU6":
-        six = zero_point + int(round_half_away(np.float32(6.0) / np.float32(scale)))
-        return low, min(qmax, six)
-    raise ValueError(f"fused activation {activation!r} is not supported (NONE, RELU, RELU6)")
+        return max(qmin, q(0.0)), min(qmax, q(6.0))
+    if activation == "RELU_N1_TO_1":
+        return max(qmin, q(-1.0)), min(qmax, q(1.0))
+    raise ValueError(f"fused activation {activation!r} is not supported "
+                     "(NONE, RELU, RELU6, RELU_N1_TO_1)")
 
 
 def channel_multipliers(input_scale: float, weight_scales, output_scale: float, n: int):

@@ -10,44 +10,10 @@ import math
 
 import numpy as np
 
+# One implementation of TFLite's arithmetic, shared with lesson 04's integer reference.
+from edgecourse.quantization import activation_range, quantize_multiplier  # noqa: F401
+
 INT8_MIN, INT8_MAX = -128, 127
-
-
-def round_half_away(x: float) -> int:
-    """Round to the nearest integer, halves away from zero (C's round, TfLiteRound)."""
-    return int(math.copysign(math.floor(abs(x) + 0.5), x))
-
-
-def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
-    """Return TFLM's (quantized_multiplier, shift) with real = q * 2^(shift - 31)."""
-    if real_multiplier == 0.0:
-        return 0, 0
-    q, shift = math.frexp(real_multiplier)
-    q_fixed = round_half_away(q * (1 << 31))
-    if q_fixed == 1 << 31:
-        q_fixed //= 2
-        shift += 1
-    if shift < -31:
-        shift, q_fixed = 0, 0
-    return q_fixed, shift
-
-
-def activation_range(activation: str, scale: float, zero_point: int) -> tuple[int, int]:
-    """Return the int8 clamp [min, max] of a fused activation (CalculateActivationRangeQuantized)."""
-    def quantize(f: float) -> int:
-        # TFLM divides in float32, then rounds: reproduce both.
-        return zero_point + round_half_away(float(np.float32(f) / np.float32(scale)))
-
-    if activation == "NONE":
-        return INT8_MIN, INT8_MAX
-    if activation == "RELU":
-        return max(INT8_MIN, quantize(0.0)), INT8_MAX
-    if activation == "RELU6":
-        return max(INT8_MIN, quantize(0.0)), min(INT8_MAX, quantize(6.0))
-    if activation == "RELU_N1_TO_1":
-        return max(INT8_MIN, quantize(-1.0)), min(INT8_MAX, quantize(1.0))
-    raise ValueError(f"fused activation {activation} is not supported by the C generator "
-                     "(supported: NONE, RELU, RELU6, RELU_N1_TO_1)")
 
 
 def conv_multipliers(input_scale: float, filter_scales, output_scale: float):
