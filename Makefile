@@ -31,7 +31,7 @@ release: setup
 	$(BIN)/edgecourse release
 
 bench: setup
-	$(BIN)/python -m edgecourse.bench
+	$(BIN)/python -m edgecourse.bench.run
 
 doctor: setup
 	$(BIN)/edgecourse doctor

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import nbformat
 
-from edgecourse.collect import collect
-from edgecourse.grading import grade_class
-from edgecourse.nbgrader_course import lessons, repo_root
+from edgecourse.grading.collect import collect
+from edgecourse.grading.grade import grade_class
+from edgecourse.grading.course import lessons, repo_root
 
 
 def wrong_answers(root: Path, lesson: str) -> dict[str, str]:

@@ -1,30 +1,27 @@
-"""edgecourse: the helper package every lesson imports.
+"""edgecourse: a course in embedded machine learning, in three rooms.
 
-Importing tensorflow and then torchvision in one process segfaults, so this package imports
-torch and torchvision first, and hands out tensorflow only through :func:`edgecourse.tf`.
-Always ``import edgecourse`` before anything else in a notebook.
+- :mod:`edgecourse.lab`: what the lessons use (data, models, training, pruning, distillation,
+  quantization math, plots, checks). Imports torch.
+- :mod:`edgecourse.deploy`: the embedded engineer's chain (``.tflite`` reader, export, runtimes,
+  firmware). May use ``lab``; the firmware generator itself needs neither torch nor tensorflow.
+- :mod:`edgecourse.grading`: the instructor's nbgrader machinery. Uses neither of the others.
+
+Importing this root imports nothing heavy. ``edgecourse.set_seed`` and ``edgecourse.tf`` are
+looked up in :mod:`edgecourse.lab` on first use, so ``import edgecourse`` stays the first line of
+every lesson.
 """
-
-import torch  # noqa: I001  (order matters: torch and torchvision before tensorflow)
-import torchvision  # noqa: F401
-
-from edgecourse.seeding import set_seed
 
 __version__ = "0.1.0"
 
-# Tiny models on 8x8 images: one thread is as fast as two, and makes every run bit-identical
-# whatever the machine's core count (and lets tests run notebooks side by side).
-torch.set_num_threads(1)
+_LAB_NAMES = {"set_seed": "edgecourse.lab.seeding", "tf": "edgecourse.lab.backend"}
 
 
-def tf():
-    """Import and return tensorflow, after torch (the safe order)."""
-    import os
+def __getattr__(name: str):
+    if name in _LAB_NAMES:
+        import importlib
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow
-
-    return tensorflow
+        return getattr(importlib.import_module(_LAB_NAMES[name]), name)
+    raise AttributeError(f"module 'edgecourse' has no attribute {name!r}")
 
 
 __all__ = ["set_seed", "tf", "__version__"]

@@ -12,8 +12,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from edgecourse.nbgrader_course import repo_root
-    from edgecourse.release import release
+    from edgecourse.grading.course import repo_root
+    from edgecourse.grading.release import release
 
     root = repo_root(args.root)
     for path in release(root, args.lessons or None):
@@ -22,8 +22,8 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from edgecourse.collect import collect
-    from edgecourse.nbgrader_course import repo_root
+    from edgecourse.grading.collect import collect
+    from edgecourse.grading.course import repo_root
 
     report = collect(repo_root(args.root), args.source, args.lesson, args.course_dir,
                      args.student_pattern)
@@ -33,9 +33,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from edgecourse.grading import grade_class
-    from edgecourse.nbgrader_course import repo_root
-    from edgecourse.sandbox import Limits
+    from edgecourse.grading.course import repo_root
+    from edgecourse.grading.grade import grade_class
+    from edgecourse.grading.sandbox import Limits
 
     limits = Limits(memory_mb=args.memory_mb or None, cpu_seconds=args.cpu_seconds or None,
                     jail=not args.no_jail)
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--root", type=Path, default=None, help="course repository (default: here)")
     rel.set_defaults(func=cmd_release)
 
-    from edgecourse.collect import DEFAULT_COURSE_DIR, DEFAULT_PATTERN
+    from edgecourse.grading.names import DEFAULT_COURSE_DIR, DEFAULT_PATTERN
 
     col = sub.add_parser("collect", help="import downloaded submissions into a grading course")
     col.add_argument("lesson", help="lesson id, e.g. 01_flash_budgets")
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     gra.add_argument("--root", type=Path, default=None, help="course repository (default: here)")
     gra.set_defaults(func=cmd_grade)
 
-    from edgecourse.firmware.commands import add_firmware_commands
+    from edgecourse.deploy.firmware.commands import add_firmware_commands
 
     add_firmware_commands(sub)
     return parser

@@ -8,11 +8,11 @@ from functools import cache
 
 import numpy as np
 
-import edgecourse
+from edgecourse.lab.backend import tf as tensorflow
 
 
 def _convert(model, X: np.ndarray, int8_io: bool = True) -> bytes:
-    tf = edgecourse.tf()
+    tf = tensorflow()
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
 
@@ -36,7 +36,7 @@ def images(shape: tuple[int, ...], n: int, seed: int = 0) -> np.ndarray:
 
 
 def _keras_seed(seed: int):
-    tf = edgecourse.tf()
+    tf = tensorflow()
     tf.keras.utils.set_random_seed(seed)
     return tf
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from edgecourse.nbgrader_course import lessons
+from edgecourse.grading.course import lessons
 
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = lessons(REPO)

@@ -1,0 +1,1 @@
+"""The benchmark: lesson runtimes, grading time, the compression ledger, firmware speed."""

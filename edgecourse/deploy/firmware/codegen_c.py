@@ -1,0 +1,226 @@
+"""The code-generation route: turn an int8 ``.tflite`` into dependency-free C99.
+
+Weights become ``const`` arrays (flash), every activation lives in one static arena laid out by
+:mod:`edgecourse.deploy.firmware.buffer_plan` (no malloc), each op becomes one call to a kernel of
+``ec_kernels.c`` with its constants precomputed here the way TFLM computes them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from edgecourse.deploy.firmware.buffer_plan import BufferPlan, plan_buffers
+from edgecourse.deploy.firmware.templating import render, runtime_text
+from edgecourse.deploy.tflite_model import Operator, TFLiteModel, load_tflite
+from edgecourse.lab.arithmetic import (
+    activation_range,
+    compute_padding,
+    conv_multipliers,
+    softmax_params,
+)
+
+SUPPORTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE",
+                 "FULLY_CONNECTED", "SOFTMAX")
+KERNEL_FILES = ("ec_kernels.h", "ec_kernels.c")
+
+
+def c_identifier(name: str) -> str:
+    """Return a C identifier made from a model or file name."""
+    ident = re.sub(r"\W", "_", name).strip("_").lower() or "model"
+    return f"m_{ident}" if ident[0].isdigit() else ident
+
+
+def c_array(values) -> str:
+    """Return the body of a C array initializer, 16 values per line."""
+    flat = [str(int(v)) for v in np.asarray(values).reshape(-1)]
+    return ",\n".join("  " + ", ".join(flat[i:i + 16]) for i in range(0, len(flat), 16))
+
+
+def check_int8(model: TFLiteModel) -> None:
+    """Raise ValueError unless the model is a fully int8 model with only supported ops."""
+    unsupported = [op for op in model.ops if op not in SUPPORTED_OPS]
+    if unsupported:
+        raise ValueError(f"op {', '.join(unsupported)} is not supported by the C generator "
+                         f"(supported: {', '.join(SUPPORTED_OPS)}); use --target tflm instead")
+    if not model.is_int8:
+        types = sorted({t.dtype for t in model.input_tensors + model.output_tensors})
+        raise ValueError(f"the model's inputs/outputs are {'/'.join(types)}, int8 is needed: "
+                         "convert with a representative dataset and "
+                         "inference_input_type = inference_output_type = tf.int8")
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ValueError("the C generator handles models with one input and one output")
+    for op in model.operators:
+        for i in op.inputs + op.outputs:
+            t = model.tensors[i] if i >= 0 else None
+            if t is not None and not t.is_constant and t.dtype != "INT8":
+                raise ValueError(f"{op.op} #{op.index} has a {t.dtype} activation "
+                                 f"{t.name!r}; the C generator needs int8 everywhere")
+
+
+def _nhwc(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(shape) != 4 or shape[0] != 1:
+        raise ValueError(f"expected a batch-1 NHWC tensor, got shape {list(shape)}")
+    return shape[1], shape[2], shape[3]
+
+
+class _Layers:
+    """Collect the constant arrays and the per-op parameter structs."""
+
+    def __init__(self, model: TFLiteModel):
+        self.model = model
+        self.arrays: list[dict] = []  # {"ctype", "name", "values"}
+        self.layers: list[dict] = []  # {"ctype", "name", "fields", "call", "in", "out"}
+
+    def array(self, ctype: str, name: str, values) -> str:
+        self.arrays.append({"ctype": ctype, "name": name, "size": int(np.size(values)),
+                            "body": c_array(values)})
+        return name
+
+    def bias(self, op: Operator, tag: str) -> str:
+        if len(op.inputs) < 3 or op.inputs[2] < 0:
+            return "NULL"
+        bias = self.model.tensors[op.inputs[2]]
+        if bias.dtype != "INT32" or bias.data is None:
+            raise ValueError(f"{op.op} #{op.index}: expected a constant int32 bias")
+        return self.array("int32_t", f"{tag}_bias", bias.data)
+
+    def conv(self, op: Operator, tag: str) -> dict:
+        x, w, y = (self.model.tensors[op.inputs[0]], self.model.tensors[op.inputs[1]],
+                   self.model.tensors[op.outputs[0]])
+        o = op.options
+        in_h, in_w, in_c = _nhwc(x.shape)
+        out_h, out_w, out_c = _nhwc(y.shape)
+        f_h, f_w = w.shape[1], w.shape[2]
+        if op.op == "CONV_2D" and w.shape[3] != in_c:
+            raise ValueError(f"CONV_2D #{op.index}: grouped convolution is not supported")
+        if any(z != 0 for z in w.zero_points):
+            raise ValueError(f"{op.op} #{op.index}: filter zero points must be 0 (symmetric)")
+        scales = w.scales if len(w.scales) == out_c else w.scales * out_c
+        mult, shift = conv_multipliers(x.scale, scales, y.scale)
+        act_min, act_max = activation_range(o["fusedActivationFunction"], y.scale, y.zero_point)
+        stride_h, stride_w = o["strideH"], o["strideW"]
+        dil_h, dil_w = o.get("dilationHFactor", 1), o.get("dilationWFactor", 1)
+        return {
+            "in_h": in_h, "in_w": in_w, "in_c": in_c, "out_h": out_h, "out_w": out_w,
+            "out_c": out_c, "f_h": f_h, "f_w": f_w, "stride_h": stride_h,
+            "stride_w": stride_w, "dil_h": dil_h, "dil_w": dil_w,
+            "pad_h": compute_padding(stride_h, dil_h, in_h, f_h, out_h),
+            "pad_w": compute_padding(stride_w, dil_w, in_w, f_w, out_w),
+            "depth_multiplier": o.get("depthMultiplier", 1) or 1,
+            "in_offset": -x.zero_point, "out_offset": y.zero_point,
+            "act_min": act_min, "act_max": act_max,
+            "filter": self.array("int8_t", f"{tag}_filter", w.data),
+            "bias": self.bias(op, tag),
+            "mult": self.array("int32_t", f"{tag}_mult", mult),
+            "shift": self.array("int32_t", f"{tag}_shift", shift),
+        }
+
+    def pool(self, op: Operator) -> dict:
+        x, y = self.model.tensors[op.inputs[0]], self.model.tensors[op.outputs[0]]
+        o = op.options
+        in_h, in_w, c = _nhwc(x.shape)
+        out_h, out_w, _ = _nhwc(y.shape)
+        if (x.scale, x.zero_point) != (y.scale, y.zero_point):
+            raise ValueError(f"{op.op} #{op.index}: input and output quantization differ")
+        act_min, act_max = activation_range(o["fusedActivationFunction"], y.scale, y.zero_point)
+        f_h, f_w, s_h, s_w = o["filterHeight"], o["filterWidth"], o["strideH"], o["strideW"]
+        return {"in_h": in_h, "in_w": in_w, "c": c, "out_h": out_h, "out_w": out_w,
+                "f_h": f_h, "f_w": f_w, "stride_h": s_h, "stride_w": s_w,
+                "pad_h": compute_padding(s_h, 1, in_h, f_h, out_h),
+                "pad_w": compute_padding(s_w, 1, in_w, f_w, out_w),
+                "act_min": act_min, "act_max": act_max}
+
+    def fully_connected(self, op: Operator, tag: str) -> dict:
+        x, w, y = (self.model.tensors[op.inputs[0]], self.model.tensors[op.inputs[1]],
+                   self.model.tensors[op.outputs[0]])
+        units, depth = w.shape
+        if x.size % depth:
+            raise ValueError(f"FULLY_CONNECTED #{op.index}: input size {x.size} is not a "
+                             f"multiple of the weights' depth {depth}")
+        per_channel = len(w.scales) > 1
+        mult, shift = conv_multipliers(x.scale, w.scales, y.scale)
+        act_min, act_max = activation_range(op.options["fusedActivationFunction"], y.scale,
+                                            y.zero_point)
+        return {"batches": x.size // depth, "depth": depth, "units": units,
+                "per_channel": int(per_channel), "in_offset": -x.zero_point,
+                "filter_offset": -w.zero_point, "out_offset": y.zero_point,
+                "act_min": act_min, "act_max": act_max,
+                "filter": self.array("int8_t", f"{tag}_filter", w.data),
+                "bias": self.bias(op, tag),
+                "mult": self.array("int32_t", f"{tag}_mult", mult),
+                "shift": self.array("int32_t", f"{tag}_shift", shift)}
+
+    def softmax(self, op: Operator) -> dict:
+        x, y = self.model.tensors[op.inputs[0]], self.model.tensors[op.outputs[0]]
+        if (round(y.scale * 256, 9), y.zero_point) != (1.0, -128):
+            raise ValueError(f"SOFTMAX #{op.index}: int8 output must have scale 1/256 and "
+                             f"zero point -128, got {y.scale} and {y.zero_point}")
+        depth = x.shape[-1]
+        return {"rows": x.size // depth, "depth": depth,
+                **softmax_params(op.options.get("beta", 1.0), x.scale)}
+
+
+_KERNELS = {
+    "CONV_2D": ("ec_conv_t", "ec_conv2d"),
+    "DEPTHWISE_CONV_2D": ("ec_conv_t", "ec_depthwise_conv2d"),
+    "MAX_POOL_2D": ("ec_pool_t", "ec_max_pool2d"),
+    "AVERAGE_POOL_2D": ("ec_pool_t", "ec_average_pool2d"),
+    "FULLY_CONNECTED": ("ec_fc_t", "ec_fully_connected"),
+    "SOFTMAX": ("ec_softmax_t", "ec_softmax"),
+}
+
+
+def generate_c(model, name: str = "model") -> dict[str, str]:
+    """Return {file name: C source} of a dependency-free int8 C99 implementation of the model."""
+    parsed = model if isinstance(model, TFLiteModel) else load_tflite(model)
+    check_int8(parsed)
+    prefix = c_identifier(name)
+    plan: BufferPlan = plan_buffers(parsed)
+    layers = _Layers(parsed)
+    steps = []
+    for op in parsed.operators:
+        tag = f"g_op{op.index}"
+        src, dst = plan.offsets[op.inputs[0]], plan.offsets[op.outputs[0]]
+        step = {"index": op.index, "op": op.op, "src": src, "dst": dst,
+                "bytes": parsed.tensors[op.outputs[0]].nbytes}
+        if op.op == "RESHAPE":
+            steps.append({**step, "call": None})
+            continue
+        if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            fields = layers.conv(op, tag)
+        elif op.op in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+            fields = layers.pool(op)
+        elif op.op == "FULLY_CONNECTED":
+            fields = layers.fully_connected(op, tag)
+        else:
+            fields = layers.softmax(op)
+        ctype, function = _KERNELS[op.op]
+        steps.append({**step, "call": function, "ctype": ctype, "param": f"{tag}_params",
+                      "fields": fields})
+    x, y = parsed.input_tensors[0], parsed.output_tensors[0]
+    context = {
+        "prefix": prefix, "name": name, "ops": parsed.ops, "arrays": layers.arrays,
+        "steps": steps, "arena_bytes": max(plan.arena_bytes, 4), "sum_bytes": plan.sum_bytes,
+        "input": {"offset": plan.offsets[parsed.inputs[0]], "size": x.size,
+                  "shape": list(x.shape), "scale": x.scale, "zero_point": x.zero_point},
+        "output": {"offset": plan.offsets[parsed.outputs[0]], "size": y.size,
+                   "shape": list(y.shape), "scale": y.scale, "zero_point": y.zero_point},
+        "model_bytes": len(parsed.model_bytes),
+    }
+    files = {f"{prefix}.h": render("c/model.h.j2", context),
+             f"{prefix}.c": render("c/model.c.j2", context)}
+    for kernel in KERNEL_FILES:
+        files[kernel] = runtime_text(kernel)
+    return files
+
+
+def generate_harness(prefix: str, X: np.ndarray, repeat: int | None = None) -> dict[str, str]:
+    """Return main.c and its test images: print every image's int8 outputs (or run one n times)."""
+    X = np.asarray(X)
+    if X.dtype != np.int8 or X.ndim < 2:
+        raise TypeError("the test images must be an int8 array of shape (N, ...) (quantized)")
+    context = {"prefix": prefix, "count": len(X), "size": int(X[0].size),
+               "images": [c_array(x) for x in X], "repeat": repeat}
+    return {"main.c": render("c/main.c.j2", context)}

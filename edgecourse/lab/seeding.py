@@ -1,0 +1,18 @@
+"""Seed every random number generator the course uses (introduced in lesson 01)."""
+
+import random
+
+import numpy as np
+import torch
+
+from edgecourse.lab import backend  # noqa: F401  (torch and torchvision first, one thread)
+
+
+def set_seed(seed: int = 0) -> torch.Generator:
+    """Seed python, numpy and torch; return a torch generator seeded the same way."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)

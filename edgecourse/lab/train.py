@@ -1,0 +1,80 @@
+"""Seeded training and evaluation loops with a progress bar (lesson 01; reused by all lessons)."""
+
+import os
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from edgecourse.lab import backend  # noqa: F401  (torch and torchvision first, one thread)
+from edgecourse.lab.data import Split
+from edgecourse.lab.seeding import set_seed
+
+LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+AfterStep = Callable[[nn.Module], None]
+
+
+def progress_disabled(progress: bool = True) -> bool:
+    """Say whether to hide progress bars (asked for, or running under CI)."""
+    return not progress or bool(os.environ.get("CI"))
+
+
+def cross_entropy_loss(net: nn.Module, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Return the mean cross-entropy of ``net`` on a batch (the default training loss)."""
+    return nn.functional.cross_entropy(net(X), y)
+
+
+def fit(
+    net: nn.Module,
+    data: Split,
+    epochs: int = 20,
+    lr: float = 1e-2,
+    batch_size: int = 64,
+    seed: int = 0,
+    loss_fn: LossFn = cross_entropy_loss,
+    after_step: AfterStep | None = None,
+    progress: bool = True,
+    desc: str = "train",
+) -> list[float]:
+    """Train ``net`` in place with Adam; return the mean loss of each epoch.
+
+    ``after_step(net)`` runs after every optimizer step (lesson 02 re-applies pruning masks there).
+    """
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    if epochs < 0 or batch_size < 1 or not lr > 0:
+        raise ValueError(f"need epochs >= 0, batch_size >= 1, lr > 0; got {epochs}, {batch_size}, {lr}")
+    generator = set_seed(seed)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    history = []
+    net.train()
+    for _ in tqdm(range(epochs), desc=desc, disable=progress_disabled(progress), leave=False):
+        order = torch.randperm(len(data), generator=generator)
+        total = 0.0
+        for start in range(0, len(data), batch_size):
+            idx = order[start:start + batch_size]
+            loss = loss_fn(net, data.X[idx], data.y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if after_step is not None:
+                after_step(net)
+            total += loss.item() * len(idx)
+        history.append(total / len(data))
+    net.eval()
+    return history
+
+
+@torch.no_grad()
+def predict(net: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """Return the logits of ``net`` on ``X`` in eval mode."""
+    net.eval()
+    return net(X)
+
+
+def evaluate(net: nn.Module, data: Split) -> float:
+    """Return the accuracy of ``net`` on ``data`` in percent."""
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    return 100.0 * (predict(net, data.X).argmax(1) == data.y).float().mean().item()
