@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 WORKERS ?= 3
 PORT   ?= 8888
 
-.PHONY: setup lab test release lint bench doctor clean
+.PHONY: setup lab test test-fast release bench doctor clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,11 @@ lab: setup
 test: setup
 	$(BIN)/ruff check edgecourse tests solutions
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
+
+# The inner loop: everything but the browser, the grading battery and the benchmark.
+test-fast: setup
+	$(BIN)/ruff check edgecourse tests solutions
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup -m "not browser and not battery and not bench"
 
 release: setup
 	$(BIN)/edgecourse release

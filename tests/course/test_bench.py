@@ -7,7 +7,7 @@ import sys
 import pytest
 from lessons import LESSONS, REPO
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.bench]
 
 
 def test_quick_benchmark_meets_its_targets(tmp_path):

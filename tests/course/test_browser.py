@@ -25,7 +25,7 @@ from browser_helpers import CHROMIUM, CHROMIUM_ARGS, INSTALL_HINT, copy_course, 
 from lessons import IN_CI, REPO, cell_index, exercises, solution_path, student_path
 
 # One worker runs the whole module (`make test` uses --dist loadgroup): one server, one browser.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 LESSON = "01_flash_budgets"
 ARTIFACTS = REPO / "tests" / "artifacts" / "browser"
