@@ -21,28 +21,39 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _course(args: argparse.Namespace):
+    from edgecourse.grading.course import Course, repo_root
+
+    return Course.load(repo_root(args.root), args.course_dir, args.db)
+
+
 def cmd_collect(args: argparse.Namespace) -> int:
     from edgecourse.grading.collect import collect
-    from edgecourse.grading.course import repo_root
 
-    report = collect(repo_root(args.root), args.source, args.lesson, args.course_dir,
-                     args.student_pattern)
+    report = collect(_course(args), args.source, args.lesson, args.student_pattern)
     print(report.summary())
-    print(f"next: edgecourse grade {args.lesson} --course-dir {args.course_dir}")
+    db = f" --db {args.db}" if args.db else ""
+    print(f"next: edgecourse grade {args.lesson} --course-dir {args.course_dir}{db}")
     return 0
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from edgecourse.grading.course import repo_root
+    from edgecourse.grading.executors import make_executor
     from edgecourse.grading.grade import grade_class
     from edgecourse.grading.sandbox import Limits
 
     limits = Limits(memory_mb=args.memory_mb or None, cpu_seconds=args.cpu_seconds or None,
                     jail=not args.no_jail)
-    report = grade_class(repo_root(args.root), args.course_dir, args.lesson,
-                         workers=args.workers, cell_timeout=args.cell_timeout, limits=limits,
-                         student_timeout=args.student_timeout, force=args.force,
-                         csv_path=args.csv, progress=not args.quiet)
+    course = _course(args)
+    course.check_gradebook()  # before starting workers: a wrong --db fails in seconds
+    executor = make_executor(args.workers, args.scheduler, args.cluster, args.jobs)
+    try:
+        report = grade_class(course, args.lesson, executor=executor,
+                             cell_timeout=args.cell_timeout, limits=limits,
+                             student_timeout=args.student_timeout, force=args.force,
+                             csv_path=args.csv, progress=not args.quiet)
+    finally:
+        executor.close()
     print(report.summary())
     return 0
 
@@ -59,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--root", type=Path, default=None, help="course repository (default: here)")
     rel.set_defaults(func=cmd_release)
 
-    from edgecourse.grading.names import DEFAULT_COURSE_DIR, DEFAULT_PATTERN
+    from edgecourse.grading.names import DB_HELP, DEFAULT_COURSE_DIR, DEFAULT_PATTERN
 
     col = sub.add_parser("collect", help="import downloaded submissions into a grading course")
     col.add_argument("lesson", help="lesson id, e.g. 01_flash_budgets")
@@ -69,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"grading course directory (default: {DEFAULT_COURSE_DIR})")
     col.add_argument("--student-pattern", default=DEFAULT_PATTERN,
                      help="regex with (?P<student>...) matched against each file name")
+    col.add_argument("--db", default=None, help=DB_HELP)
     col.add_argument("--root", type=Path, default=None, help="course repository (default: here)")
     col.set_defaults(func=cmd_collect)
 
@@ -77,7 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
     gra.add_argument("--course-dir", type=Path, default=DEFAULT_COURSE_DIR,
                      help=f"grading course directory (default: {DEFAULT_COURSE_DIR})")
     gra.add_argument("--workers", type=int, default=2,
-                     help="submissions graded side by side (one process each; about one per core)")
+                     help="submissions graded side by side on this machine (one process each; "
+                     "about one per core); with --cluster local, the Dask worker processes")
+    gra.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
+                     help="grade on the workers of this running Dask scheduler")
+    gra.add_argument("--cluster", default=None,
+                     choices=["local", "slurm", "pbs", "sge", "lsf", "htcondor"],
+                     help="start Dask workers: a LocalCluster of --workers processes here, or "
+                     "--jobs batch jobs through dask-jobqueue (~/.config/dask/jobqueue.yaml)")
+    gra.add_argument("--jobs", type=int, default=None,
+                     help="batch jobs to submit with --cluster slurm/pbs/... (default: 1)")
+    gra.add_argument("--db", default=None, help=DB_HELP)
     gra.add_argument("--cell-timeout", type=int, default=None,
                      help="seconds per cell (default: nbgrader_config.py's Execute.timeout)")
     gra.add_argument("--student-timeout", type=float, default=3600,

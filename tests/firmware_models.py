@@ -1,7 +1,8 @@
 """Small int8 .tflite models built inside the tests, independent of the course's models.
 
 They use other ops and shapes than the course CNN (depthwise conv, average pool, strides, RELU6,
-non-square inputs, several channels) so the firmware tools are tested on models they never saw.
+non-square inputs, several channels) so the firmware tools are tested on models they never saw;
+``course_model()`` is the one lesson 05 deploys.
 """
 
 from functools import cache
@@ -91,3 +92,20 @@ def unsupported_op_model() -> bytes:
     L = tf.keras.layers
     model = tf.keras.Sequential([L.Input((6,), batch_size=1), L.Dense(4), L.Activation("tanh")])
     return _convert(model, images((6,), 64, seed=4))
+
+
+@cache
+def course_model() -> bytes:
+    """Return the course's int8 .tflite: lesson 03's distilled student, quantized (lesson 04)."""
+    from edgecourse.deploy.export import to_tflite
+    from edgecourse.lab.data import load_digits_split
+    from edgecourse.lab.recipes import distilled_student
+
+    return to_tflite(distilled_student(), load_digits_split().train.X[:200], "int8")
+
+
+def course_images(n: int) -> np.ndarray:
+    """Return the first n test-split digits as float NCHW images (1, 8, 8)."""
+    from edgecourse.lab.data import load_digits_split
+
+    return load_digits_split().test.X[:n].numpy()

@@ -8,9 +8,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from torch import nn
 
-from edgecourse.deploy.export import run_tflite, to_tflite
+from edgecourse.deploy.export import to_tflite
+from edgecourse.deploy.runtimes import run_tflite
+from edgecourse.lab.budgets import count_params
 from edgecourse.lab.data import load_digits_split
-from edgecourse.lab.pruning import count_params, prunable_weights, sparse_sizes
+from edgecourse.lab.pruning import prunable_weights, sparse_sizes
 from edgecourse.lab.recipes import course_model, distilled_student
 from edgecourse.lab.train import evaluate
 
@@ -27,7 +29,7 @@ class Row:
     step: str
     kind: str  # baseline | fp32 | int8 | combined | firmware
     accuracy: float  # test split, percent
-    params: int  # non-zero parameters
+    params: int  # non-zero parameters of the torch model: count_params(net, nonzero_only=True)
     payload_bytes: int  # the weights and biases as stored: what compression acts on
     deployed_bytes: int  # the whole artifact: .tflite file, or firmware flash
     note: str
@@ -131,23 +133,27 @@ def format_rows(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def firmware_rows(model_bytes: bytes, images: int = FIRMWARE_IMAGES) -> tuple[list[Row], dict]:
-    """Deploy the int8 model both ways (generated C on the Cortex-M4, TFLM); measure both."""
+def firmware_rows(model_bytes: bytes, params: int,
+                  images: int = FIRMWARE_IMAGES) -> tuple[list[Row], dict]:
+    """Deploy the int8 model both ways (generated C on the Cortex-M4, TFLM); measure both.
+
+    ``params`` is the count of the net the model came from (the .tflite's constants also hold
+    RESHAPE's 2-element shape, which is no parameter).
+    """
     from edgecourse.deploy.firmware.verify import verify_c
+    from edgecourse.deploy.runtimes import model_input
     from edgecourse.deploy.tflite_model import load_tflite
-    from edgecourse.deploy.tflm import measure_arena, quantize_input
+    from edgecourse.deploy.tflm import measure_arena
 
     model = load_tflite(model_bytes)
     test = load_digits_split().test
-    source = model.input_tensors[0]
-    X = quantize_input(test.X.numpy().transpose(0, 2, 3, 1)[:images], source.scale, source.zero_point)
+    X = model_input(model, test.X[:images])
     report = verify_c(model, X, name="course_student", qemu=True, count=True)
     if report.host_matches != 1.0 or report.qemu_matches != 1.0:
         raise RuntimeError(f"generated C differs from TFLM: host {report.host_matches:.1%}, "
                            f"QEMU {report.qemu_matches:.1%} of {images} images equal")
     arena = measure_arena(model)
     accuracy = float(100.0 * np.mean(report.tflm.argmax(1) == test.y.numpy()[:images]))
-    params = sum(t.size for t in model.tensors if t.is_constant)
     payload = payload_bytes(model_bytes)
     rows = [
         Row("generated C, Cortex-M4 flash", "firmware", round(accuracy, 2), params, payload,
@@ -169,7 +175,7 @@ def firmware_rows(model_bytes: bytes, images: int = FIRMWARE_IMAGES) -> tuple[li
 def compression_ledger() -> dict:
     """Return the ledger (rows, table, target misses, firmware figures) as a JSON-ready dict."""
     rows, student_int8 = ledger_rows()
-    fw_rows, speed = firmware_rows(student_int8)
+    fw_rows, speed = firmware_rows(student_int8, count_params(distilled_student(), nonzero_only=True))
     rows += fw_rows
     return {"rows": [asdict(r) for r in rows], "table": format_rows(rows),
             "firmware_speed": speed, "misses": target_misses(rows)}

@@ -1,20 +1,19 @@
-"""Export a PyTorch DigitsCNN to Keras and to TFLite, and run TFLite models (lessons 04 and 05).
+"""Export a PyTorch DigitsCNN to Keras and to TFLite (lessons 04 and 05).
 
 The path: torch (NCHW) -> Keras with the same weights (NHWC, static batch 1) ->
 ``tf.lite.TFLiteConverter`` (float32, float16, or full int8 with int8 inputs and outputs).
-:func:`run_tflite` runs the result with TFLite's reference kernels, which TFLM matches bit for bit.
+:mod:`edgecourse.deploy.runtimes` runs the result (TFLite, TFLM, the integer reference).
 """
 
 import contextlib
 import io
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
-from edgecourse.lab.arithmetic import quantize
+from edgecourse.deploy.runtimes import to_nhwc
 from edgecourse.lab.backend import tf as _tf
 
 MODES = ("int8", "float16", "float32")
@@ -107,7 +106,7 @@ def to_keras(net: nn.Module, input_shape: tuple[int, int, int] = DEFAULT_INPUT_S
             if flat_from is not None and len(x.shape) == 2 and flat_from[1] * flat_from[2] > 1:
                 # torch flattened C,H,W; Keras flattens H,W,C: permute the input columns to match.
                 cc, hh, ww = flat_from
-                weight = weight.reshape(-1, cc, hh, ww).transpose(0, 2, 3, 1).reshape(m.out_features, -1)
+                weight = to_nhwc(weight.reshape(-1, cc, hh, ww), (hh, ww, cc)).reshape(m.out_features, -1)
             if int(x.shape[-1]) != m.in_features:
                 raise ValueError(f"layer {name!r} expects {m.in_features} inputs, gets {x.shape[-1]}")
             layer = keras.layers.Dense(m.out_features, use_bias=m.bias is not None,
@@ -140,7 +139,7 @@ def _check_agreement(net: nn.Module, model, input_shape: tuple[int, int, int]) -
     with torch.no_grad():
         expected = net(X).numpy()
     net.train(was_training)
-    got = np.asarray(model(X.numpy().transpose(0, 2, 3, 1), training=False))
+    got = np.asarray(model(to_nhwc(X, model.input.shape[1:]), training=False))
     if got.shape != expected.shape or not np.allclose(got, expected, atol=AGREEMENT_ATOL, rtol=1e-4):
         raise ValueError(
             f"the Keras model of {type(net).__name__} does not reproduce its logits: export needs a "
@@ -148,31 +147,18 @@ def _check_agreement(net: nn.Module, model, input_shape: tuple[int, int, int]) -
         )
 
 
-def _nhwc(X: np.ndarray | torch.Tensor, hwc: tuple[int, ...]) -> np.ndarray:
-    """Return a float32 batch in NHWC, given the course's NCHW (or already NHWC) images."""
-    if isinstance(X, torch.Tensor):
-        X = X.detach().cpu().numpy()
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim != 4:
-        raise ValueError(f"X must be a batch of images (N, C, H, W), got shape {X.shape}")
-    h, w, c = hwc
-    if X.shape[1:] == (c, h, w):
-        return np.ascontiguousarray(X.transpose(0, 2, 3, 1))
-    if X.shape[1:] == (h, w, c):
-        return X
-    raise ValueError(f"X must have shape (N, {c}, {h}, {w}) (or NHWC), got {X.shape}")
-
-
 def _representative(X: np.ndarray) -> Iterator[list[np.ndarray]]:
     for x in X:
         yield [x[None]]
 
 
-def to_tflite(net: nn.Module, calibration_X: torch.Tensor, mode: str = "int8") -> bytes:
+def to_tflite(net: nn.Module, calibration_X: torch.Tensor, mode: str = "int8",
+              per_channel: bool = True) -> bytes:
     """Convert ``net`` to a .tflite flatbuffer: "int8" (full integer), "float16" or "float32".
 
     ``calibration_X`` (N, C, H, W) is the representative dataset the converter uses to choose
-    activation scales in int8 mode (the float modes ignore it).
+    activation scales in int8 mode (the float modes ignore it). ``per_channel=False`` gives
+    every int8 weight tensor one scale (lesson 06: shared weights keep one int8 codebook).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -183,7 +169,7 @@ def to_tflite(net: nn.Module, calibration_X: torch.Tensor, mode: str = "int8") -
         raise ValueError(f"calibration_X must be a non-empty batch (N, C, H, W), got {shape}")
     tf = _tf()
     model = to_keras(net, shape[1:])
-    X = _nhwc(calibration_X, tuple(model.input.shape[1:]))
+    X = to_nhwc(calibration_X, model.input.shape[1:]).astype(np.float32)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if mode == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -194,6 +180,7 @@ def to_tflite(net: nn.Module, calibration_X: torch.Tensor, mode: str = "int8") -
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
+        converter._experimental_disable_per_channel = not per_channel
     # The converter prints its temporary SavedModel's signature and logs its assets: keep
     # notebooks quiet.
     logger = tf.get_logger()
@@ -204,70 +191,3 @@ def to_tflite(net: nn.Module, calibration_X: torch.Tensor, mode: str = "int8") -
             return bytes(converter.convert())
     finally:
         logger.setLevel(level)
-
-
-def run_tflite(
-    model_bytes: bytes, X: np.ndarray | torch.Tensor, reference_kernels: bool = True,
-) -> np.ndarray:
-    """Run a .tflite model on a batch, one image at a time; return its raw outputs (N, ...).
-
-    Float inputs are quantized with the model's input scale and zero point when the model takes
-    int8 (round half away from zero, as TFLite does). ``reference_kernels`` uses BUILTIN_REF,
-    TFLite's plain C++ kernels (the default ones go through XNNPACK). Caution: in TF 2.21 its
-    int8 FULLY_CONNECTED requantizes with single rounding, TFLM with double rounding, so outputs
-    can differ from TFLM's by 1 LSB; ``runtimes.run_integer_reference`` reproduces both.
-    """
-    if not isinstance(model_bytes, bytes | bytearray):
-        raise TypeError(f"model_bytes must be bytes (a .tflite flatbuffer), got {type(model_bytes).__name__}")
-    outputs, _ = _invoke(model_bytes, X, reference_kernels, ())
-    return outputs
-
-
-def run_tflite_tensors(
-    model_bytes: bytes, X: np.ndarray | torch.Tensor, tensor_indices: Sequence[int],
-) -> list[np.ndarray]:
-    """Run a .tflite model with BUILTIN_REF kernels; return the given intermediate tensors (N, ...)."""
-    if not isinstance(model_bytes, bytes | bytearray):
-        raise TypeError(f"model_bytes must be bytes (a .tflite flatbuffer), got {type(model_bytes).__name__}")
-    _, tensors = _invoke(model_bytes, X, True, tuple(int(i) for i in tensor_indices))
-    return tensors
-
-
-def _invoke(model_bytes, X, reference_kernels: bool, keep: tuple[int, ...]):
-    tf = _tf()
-    resolver = (tf.lite.experimental.OpResolverType.BUILTIN_REF if reference_kernels
-                else tf.lite.experimental.OpResolverType.AUTO)
-    try:
-        with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated": still TF's own
-            warnings.simplefilter("ignore")
-            interpreter = tf.lite.Interpreter(model_content=bytes(model_bytes),
-                                              experimental_op_resolver_type=resolver,
-                                              experimental_preserve_all_tensors=bool(keep))
-    except ValueError as error:
-        raise ValueError(f"model_bytes is not a valid .tflite model: {error}") from error
-    interpreter.allocate_tensors()
-    inp = interpreter.get_input_details()[0]
-    out = interpreter.get_output_details()[0]
-    if inp["shape"][0] != 1:
-        raise ValueError(f"expected a model with a static batch of 1, got input shape {inp['shape']}")
-    if isinstance(X, np.ndarray) and np.issubdtype(X.dtype, np.integer) and inp["dtype"] != np.float32:
-        batch = X  # already quantized inputs: pass them through untouched
-        if batch.ndim == 4 and batch.shape[1:] != tuple(inp["shape"][1:]):
-            batch = np.ascontiguousarray(batch.transpose(0, 2, 3, 1))
-        if batch.shape[1:] != tuple(inp["shape"][1:]):
-            raise ValueError(f"X must have shape (N, C, H, W) matching {inp['shape']}, got {X.shape}")
-    else:
-        batch = _nhwc(X, tuple(int(d) for d in inp["shape"][1:]))
-        if inp["dtype"] != np.float32:
-            scale, zero_point = inp["quantization"]
-            batch = quantize(batch, scale, zero_point, dtype=inp["dtype"])
-    outputs, kept = [], [[] for _ in keep]
-    for x in batch.astype(inp["dtype"], copy=False):
-        interpreter.set_tensor(inp["index"], x[None])
-        interpreter.invoke()
-        outputs.append(interpreter.get_tensor(out["index"])[0].copy())
-        for values, i in zip(kept, keep, strict=True):
-            values.append(interpreter.get_tensor(i)[0].copy())
-    if not outputs:
-        raise ValueError("X is an empty batch")
-    return np.stack(outputs), [np.stack(v) for v in kept]

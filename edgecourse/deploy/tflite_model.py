@@ -62,9 +62,14 @@ class Tensor:
         return int(np.prod(self.shape, dtype=np.int64))
 
     @property
+    def numpy_dtype(self) -> np.dtype:
+        """Return the numpy dtype of the elements (uint8 bytes for types numpy lacks)."""
+        return np.dtype(_NUMPY_DTYPES.get(self.dtype, np.uint8))
+
+    @property
     def nbytes(self) -> int:
         """Return the number of bytes the tensor's elements take."""
-        return self.size * np.dtype(_NUMPY_DTYPES.get(self.dtype, np.uint8)).itemsize
+        return self.size * self.numpy_dtype.itemsize
 
 
 @dataclass(frozen=True)
@@ -191,8 +196,14 @@ def load_tflite(model: bytes | bytearray | str | Path) -> TFLiteModel:
                        description)
 
 
-def summary(model: TFLiteModel) -> str:
+def as_model(model: TFLiteModel | bytes | bytearray | str | Path) -> TFLiteModel:
+    """Return the parsed model: a TFLiteModel as it is, .tflite bytes or a path parsed."""
+    return model if isinstance(model, TFLiteModel) else load_tflite(model)
+
+
+def summary(model: TFLiteModel | bytes | bytearray | str | Path) -> str:
     """Return a readable table of the model's operators and their tensors."""
+    model = as_model(model)
     lines = [f"{len(model.model_bytes)} bytes, ops: {', '.join(model.ops)}"]
     for op in model.operators:
         lines.append(f"#{op.index} {op.op}")

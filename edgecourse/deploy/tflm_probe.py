@@ -1,7 +1,9 @@
 """Probe TFLM's arena needs in a child process (``python -m edgecourse.deploy.tflm_probe MODEL``).
 
-Imports only numpy and TFLM (a child starts in a fraction of a second). A child process because TFLM's Python wrapper can crash the whole process, instead of raising, when an
-arena is too small even for its own bookkeeping. :mod:`edgecourse.deploy.tflm` runs it.
+Imports only numpy and TFLM, so a child starts in a fraction of a second. A child process,
+because TFLM's Python wrapper can crash the whole process, instead of raising, when an arena is
+too small even for its own bookkeeping. :func:`edgecourse.deploy.tflm.measure_arena` runs it;
+:mod:`edgecourse.deploy.runtimes` builds its interpreters with :func:`new_interpreter`.
 """
 
 from __future__ import annotations
@@ -33,14 +35,21 @@ def capture_stderr(fn) -> str:
         return sink.read().decode(errors="replace")
 
 
-def new_interpreter(model_bytes: bytes, arena_bytes: int):
-    """Return a TFLM interpreter with its tensors allocated in ``arena_bytes``."""
+def new_interpreter(model_bytes: bytes, arena_bytes: int, preserve_all_tensors: bool = False):
+    """Return a TFLM interpreter with its tensors allocated in ``arena_bytes``.
+
+    ``preserve_all_tensors`` gives every intermediate tensor its own place in the arena, so each
+    can be read after an invoke (a larger arena).
+    """
     from tflite_micro import runtime
 
     if arena_bytes < SAFE_FLOOR_BYTES:
         raise ValueError(f"arena_bytes={arena_bytes} is below TFLM's fixed overhead; "
                          f"use >= {SAFE_FLOOR_BYTES}")
-    return runtime.Interpreter.from_bytes(model_bytes, arena_size=int(arena_bytes))
+    config = (runtime.InterpreterConfig.kPreserveAllTensors if preserve_all_tensors
+              else runtime.InterpreterConfig.kAllocationRecording)
+    return runtime.Interpreter.from_bytes(model_bytes, arena_size=int(arena_bytes),
+                                          intrepreter_config=config)
 
 
 def allocation_report(model_bytes: bytes, arena_bytes: int) -> str:

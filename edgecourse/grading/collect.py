@@ -13,12 +13,11 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
-from edgecourse.grading.course import load_config
+from edgecourse.grading.course import Course
 from edgecourse.grading.grade import ensure_assignment
-from edgecourse.grading.names import DEFAULT_COURSE_DIR, DEFAULT_PATTERN, STUDENT_ID
+from edgecourse.grading.names import DEFAULT_PATTERN, STUDENT_ID
 
 MAX_MEMBER_BYTES = 50 * 2**20
 
@@ -86,20 +85,19 @@ def _sources(source: Path, lesson: str, pattern: re.Pattern) -> tuple[dict, list
     return candidates, unmatched
 
 
-def collect(root: Path, source: Path, lesson: str, course_dir: Path = DEFAULT_COURSE_DIR,
+def collect(course: Course, source: Path, lesson: str,
             pattern: str = DEFAULT_PATTERN) -> CollectReport:
-    """Import the submissions of ``lesson`` in ``source`` into ``course_dir``/submitted."""
-    source, course_dir = Path(source).resolve(), Path(course_dir).resolve()
+    """Import the submissions of ``lesson`` in ``source`` into the course's submitted/."""
+    source, course_dir = Path(source).resolve(), course.course_dir
     if not source.is_dir():
         raise FileNotFoundError(f"submissions folder {source} does not exist")
     regex = re.compile(pattern)
     if "student" not in regex.groupindex:
         raise ValueError(f"--student-pattern {pattern!r} needs a named group (?P<student>...)")
-    ensure_assignment(root, course_dir, lesson)
+    ensure_assignment(course, lesson)
     candidates, unmatched = _sources(source, lesson, regex)
     report = CollectReport(skipped=unmatched)
-    config = load_config(root, course_dir=course_dir)
-    with Gradebook(config.CourseDirectory.db_url) as gb:
+    with course.gradebook() as gb:
         for student, paths in sorted(candidates.items()):
             paths = sorted(paths, key=lambda p: (_mtime(p), p.name))
             newest = paths[-1]

@@ -4,7 +4,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from edgecourse.grading.course import api, check, lessons, load_config
+from edgecourse.grading.course import Course, check, lessons
 
 
 def release(root: Path, only: list[str] | None = None, out_root: Path | None = None) -> list[Path]:
@@ -24,7 +24,7 @@ def release(root: Path, only: list[str] | None = None, out_root: Path | None = N
         work = Path(tmp)
         shutil.copytree(root / "solutions", work / "solutions",
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-        nbapi = api(load_config(root, course_dir=work, db_path=work / "gradebook.db"))
+        nbapi = Course.load(root, course_dir=work, db=work / "gradebook.db").api()
         for lesson in chosen:
             check(nbapi.generate_assignment(lesson, force=True), f"generate_assignment {lesson}")
             target = out_root / "notebooks" / lesson

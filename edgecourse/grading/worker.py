@@ -1,17 +1,19 @@
 """Autograde one student in a private scratch course through nbgrader, under a sandboxed kernel.
 
-The class grader (:func:`edgecourse.grading.grade.grade_class`) starts one of these per submission as a
-separate process (``python -m edgecourse.grading.worker JOB.json``, or a bootstrap that skips
-the package's torch import). It grades against a snapshot
-of the gradebook in its own folder and writes ``result.json``; only the class grader writes the
+Each grading task (:func:`edgecourse.grading.task.grade_submission`, in a local thread or on a
+Dask worker) starts one of these per attempt as a separate process
+(``python -m edgecourse.grading.worker JOB.json``). It grades against a snapshot of the
+gradebook in its own folder and writes ``result.json``; only the coordinating process writes the
 real gradebook, so workers can run side by side.
 """
 
 import copy
+import ctypes
 import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -31,8 +33,9 @@ from nbgrader.preprocessors import (
 from nbgrader.preprocessors.base import NbGraderPreprocessor
 from traitlets import Integer
 
-from edgecourse.grading.course import api, load_config
+from edgecourse.grading.course import Course, api
 from edgecourse.grading.sandbox import PIDFILE_ENV, Limits, python_read_paths, write_kernelspec
+from edgecourse.grading.task import PARENT_ENV
 
 KERNEL_NAME = "edgecourse-sandbox"
 KERNEL_DIED = "KernelDied"
@@ -137,7 +140,7 @@ def run_job(job: dict) -> dict:
     scratch = Path(job["scratch"])
     lesson, student = job["lesson"], job["student"]
     course = scratch / "course"
-    config = load_config(Path(job["repo"]), course_dir=course)
+    config = Course.load(Path(job["repo"]), course_dir=course).config()
     # Only the assignment's extra files: the solution notebook never enters the scratch course.
     source = course / config.CourseDirectory.source_directory / lesson
     source.mkdir(parents=True, exist_ok=True)
@@ -174,12 +177,26 @@ def run_job(job: dict) -> dict:
     return outcome
 
 
+def die_with_parent() -> None:
+    """Get SIGKILL when the grading task that started this process dies (Linux)."""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    _PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != int(parent):  # it died before prctl took effect
+        os._exit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the job described by the JSON file given as the only argument."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m edgecourse.grading.worker JOB.json", file=sys.stderr)
         return 2
+    # A Dask worker killed mid-task takes its attempt with it (its kernels follow: ipykernel
+    # exits when its parent does), so a retried task does not race an orphan.
+    die_with_parent()
     job = json.loads(Path(args[0]).read_text())
     outcome = run_job(job)
     Path(job["scratch"], "result.json").write_text(json.dumps(outcome))

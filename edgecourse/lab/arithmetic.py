@@ -22,7 +22,9 @@ INT32_MAX = 2**31 - 1
 def round_half_away(x: np.ndarray | float) -> np.ndarray:
     """Round to the nearest integer, ties away from zero (C's round; np.round goes to even)."""
     x = np.asarray(x)
-    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+    whole = np.trunc(x)
+    # Not floor(|x| + 0.5): that sum rounds 0.49999997f up to 1. x - trunc(x) is always exact.
+    return np.where(np.abs(x - whole) >= 0.5, whole + np.sign(x), whole)
 
 
 def qrange(bits: int = 8, signed: bool = True) -> tuple[int, int]:
@@ -105,15 +107,6 @@ def dequantize(
     scale = _along(scale, q.ndim, axis)
     zero_point = _along(zero_point, q.ndim, axis)
     return (scale * (q.astype(np.int64) - zero_point)).astype(np.float32)
-
-
-def per_channel_qparams(
-    w: np.ndarray, axis: int = 0, bits: int = 8, symmetric: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return one (scale, zero_point) per slice of ``w`` along ``axis`` (output channels: 0)."""
-    w = np.asarray(w)
-    reduce = tuple(d for d in range(w.ndim) if d != axis % w.ndim)
-    return choose_qparams(w.min(axis=reduce), w.max(axis=reduce), bits, True, symmetric)
 
 
 def quantize_multiplier(real: float) -> tuple[int, int]:
@@ -209,19 +202,16 @@ def activation_range(activation: str, scale: float, zero_point: int) -> tuple[in
                      "(NONE, RELU, RELU6, RELU_N1_TO_1)")
 
 
-def channel_multipliers(input_scale: float, weight_scales, output_scale: float, n: int):
-    """Return per-output-channel (multipliers, shifts) for in*w/out, computed in double as TFLite."""
-    scales = np.broadcast_to(np.asarray(weight_scales, dtype=np.float64), (n,))
-    pairs = [quantize_multiplier(float(np.float64(input_scale) * s / np.float64(output_scale)))
-             for s in scales]
-    return (np.array([m for m, _ in pairs], dtype=np.int64),
-            np.array([s for _, s in pairs], dtype=np.int64))
+def conv_multipliers(input_scale: float, filter_scales, output_scale: float
+                     ) -> tuple[list[int], list[int]]:
+    """Return per-channel (multipliers, shifts) of a conv/FC layer, as TFLM computes them.
 
-
-def conv_multipliers(input_scale: float, filter_scales, output_scale: float):
-    """Return per-channel (multipliers, shifts) of a conv/FC layer (PopulateConvolution...)."""
+    TFLM's PopulateConvolutionQuantizationParams: each scale as float32, widened to double, then
+    in * filter / out. One filter scale (per-tensor) gives one pair, which broadcasts.
+    """
     pairs = [quantize_multiplier(float(np.float32(input_scale)) * float(np.float32(s))
-                                 / float(np.float32(output_scale))) for s in filter_scales]
+                                 / float(np.float32(output_scale)))
+             for s in np.atleast_1d(filter_scales)]
     return [m for m, _ in pairs], [s for _, s in pairs]
 
 
@@ -245,12 +235,3 @@ def compute_padding(stride: int, dilation: int, in_size: int, filter_size: int,
     effective = (filter_size - 1) * dilation + 1
     total = (out_size - 1) * stride + effective - in_size
     return max(int(total / 2), 0)  # C division truncates toward zero
-
-
-def output_size(padding: str, in_size: int, filter_size: int, stride: int,
-                dilation: int = 1) -> int:
-    """Return the output length of a SAME or VALID window along one axis."""
-    effective = (filter_size - 1) * dilation + 1
-    if padding == "SAME":
-        return (in_size + stride - 1) // stride
-    return (in_size + stride - effective) // stride

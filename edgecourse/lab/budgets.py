@@ -18,6 +18,7 @@ from torch.overrides import TorchFunctionMode
 from torchvision.models import get_model, get_model_weights, list_models
 
 from edgecourse.lab import backend  # noqa: F401  (torch and torchvision first, one thread)
+from edgecourse.lab.train import check_net, eval_mode
 
 KB = 1000
 MB = 1000**2
@@ -119,14 +120,9 @@ def device_budget(name: str = "course") -> DeviceBudget:
     return DEVICE_BUDGETS[name]
 
 
-def _check_module(net: nn.Module) -> None:
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
-
-
 def classifier_head(net: nn.Module) -> nn.Module:
     """Return the classifier head of ``net``: its child named fc, classifier, head or heads."""
-    _check_module(net)
+    check_net(net)
     children = dict(net.named_children())
     for name in HEAD_NAMES:
         if name in children:
@@ -136,26 +132,32 @@ def classifier_head(net: nn.Module) -> nn.Module:
     )
 
 
-def count_params(net: nn.Module, include_head: bool = True) -> int:
-    """Return the number of parameters of ``net`` (not buffers), optionally without its head."""
-    _check_module(net)
+def count_params(net: nn.Module, include_head: bool = True, nonzero_only: bool = False) -> int:
+    """Return the number of parameters of ``net`` (not buffers): the course's one counter.
+
+    ``include_head=False`` leaves out the classifier head (see :func:`classifier_head`);
+    ``nonzero_only=True`` counts only the nonzero ones (what a pruned model still has to store).
+    """
+    check_net(net)
+    if nonzero_only and any(p.is_meta for p in net.parameters()):
+        raise ValueError("nonzero_only needs real weights; this net is on the meta device "
+                         "(build it with device='cpu' and load weights first)")
+    head = set() if include_head else {id(p) for p in classifier_head(net).parameters()}
     # parameters() yields a shared tensor once, as flash stores it once.
-    total = sum(p.numel() for p in net.parameters())
-    if not include_head:
-        total -= sum(p.numel() for p in classifier_head(net).parameters())
-    return total
+    return sum(int(torch.count_nonzero(p)) if nonzero_only else p.numel()
+               for p in net.parameters() if id(p) not in head)
 
 
 def count_buffers(net: nn.Module) -> int:
     """Return the number of buffer elements of ``net`` (e.g. batch-norm running statistics)."""
-    _check_module(net)
+    check_net(net)
     return sum(b.numel() for b in net.buffers())
 
 
 def count_running_stats(net: nn.Module) -> int:
     """Return the number of batch-norm running means and variances (Keras counts them as
     non-trainable parameters; PyTorch keeps them as buffers)."""
-    _check_module(net)
+    check_net(net)
     return sum(b.numel() for name, b in net.named_buffers()
                if name.rsplit(".", 1)[-1] in ("running_mean", "running_var"))
 
@@ -199,7 +201,7 @@ def activation_trace(net: nn.Module, input_shape: Sequence[int]) -> list[LayerAc
     ``forward`` (a residual ``+``, ``torch.cat``) are not modules and are not listed. The input
     lives on the net's device, so a net built on ``meta`` is traced without computing anything.
     """
-    _check_module(net)
+    check_net(net)
     shape = _input_shape(input_shape)
     first = next(net.parameters(), None)
     device = first.device if first is not None else torch.device("cpu")
@@ -212,15 +214,13 @@ def activation_trace(net: nn.Module, input_shape: Sequence[int]) -> list[LayerAc
 
     handles = [module.register_forward_hook(record(name))
                for name, module in net.named_modules() if not any(module.children())]
-    was_training = net.training
     try:
-        net.eval()  # inference: no auxiliary heads, no batch statistics
-        with torch.no_grad():
+        # inference: no auxiliary heads, no batch statistics
+        with torch.no_grad(), eval_mode(net):
             net(torch.zeros((1, *shape), device=device))
     finally:
         for handle in handles:
             handle.remove()
-        net.train(was_training)
     return trace
 
 

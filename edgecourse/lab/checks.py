@@ -14,13 +14,6 @@ def check_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 0
     assert np.allclose(a, e, rtol=rtol, atol=atol), f"{what}: the values are not right yet"
 
 
-def check_type(value, expected: type | tuple[type, ...], what: str) -> None:
-    """Assert that ``value`` is an instance of ``expected``."""
-    assert isinstance(value, expected), (
-        f"{what} should be a {getattr(expected, '__name__', expected)}, got {type(value).__name__}"
-    )
-
-
 def source_mentions(fn: Callable, *names: str) -> list[str]:
     """Return which of ``names`` appear in the source of ``fn`` (to forbid library shortcuts)."""
     try:

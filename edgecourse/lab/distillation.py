@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from edgecourse.lab import backend  # noqa: F401  (torch and torchvision first, one thread)
+from edgecourse.lab.train import check_net, eval_mode
 
 
 def _check_temperature(T: float) -> None:
@@ -32,13 +33,6 @@ def _check_logits(logits: torch.Tensor, what: str) -> None:
         raise TypeError(f"{what} must be a torch.Tensor, got {type(logits).__name__}")
     if not logits.is_floating_point():
         raise TypeError(f"{what} must be floating point, got {logits.dtype}")
-
-
-def softmax_t(logits: torch.Tensor, T: float = 1.0) -> torch.Tensor:
-    """Return softmax(logits / T) over the class axis (the last one)."""
-    _check_logits(logits, "logits")
-    _check_temperature(T)
-    return F.softmax(logits / T, dim=-1)
 
 
 def kd_loss(
@@ -79,15 +73,13 @@ def distillation_loss_fn(
     teacher: nn.Module, T: float = 4.0, alpha: float = 0.9,
 ) -> Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]:
     """Return a ``loss_fn(net, X, y)`` for :func:`edgecourse.lab.train.fit` that distills ``teacher``."""
-    if not isinstance(teacher, nn.Module):
-        raise TypeError(f"teacher must be a torch.nn.Module, got {type(teacher).__name__}")
+    check_net(teacher, "teacher")
     _check_temperature(T)
     _check_alpha(alpha)
-    teacher.eval()
 
     def loss_fn(net: nn.Module, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        # The teacher is fixed: no graph through it, and it stays in eval mode.
-        with torch.no_grad():
+        # The teacher is fixed: no graph through it, and it answers in eval mode.
+        with torch.no_grad(), eval_mode(teacher):
             teacher_logits = teacher(X)
         return kd_loss(net(X), teacher_logits, y, T=T, alpha=alpha)
 

@@ -20,9 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from edgecourse.lab.budgets import activation_trace
 from edgecourse.lab.data import Split
 from edgecourse.lab.models import DigitsCNN
-from edgecourse.lab.train import fit
+from edgecourse.lab.train import check_net, fit
 
 Masks = dict[str, torch.Tensor]
 
@@ -76,8 +77,7 @@ def magnitude_mask(weight: torch.Tensor, sparsity: float) -> torch.Tensor:
 
 def prunable_weights(net: nn.Module) -> dict[str, nn.Parameter]:
     """Return the weights pruning acts on: each Conv2d's and Linear's ``weight``, by name."""
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    check_net(net)
     weights = {}
     for module_name, module in net.named_modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
@@ -162,13 +162,6 @@ def weight_sparsity(net: nn.Module) -> float:
     return zeros / sum(w.numel() for w in weights)
 
 
-def count_params(net: nn.Module, nonzero_only: bool = False) -> int:
-    """Return the number of parameters of ``net`` (only the nonzero ones if asked)."""
-    if nonzero_only:
-        return sum(torch.count_nonzero(p).item() for p in net.parameters())
-    return sum(p.numel() for p in net.parameters())
-
-
 def count_macs(
     net: nn.Module, input_shape: tuple[int, ...] = (1, 1, 8, 8), nonzero_only: bool = False,
 ) -> int:
@@ -179,25 +172,16 @@ def count_macs(
     """
     if len(input_shape) < 2 or input_shape[0] != 1:
         raise ValueError(f"input_shape must describe one input (batch 1), got {input_shape}")
-    macs = []
-
-    def hook(module, _inputs, output):
-        n_weights = torch.count_nonzero(module.weight).item() if nonzero_only else module.weight.numel()
-        positions = output[0, 0].numel() if isinstance(module, nn.Conv2d) else 1
-        macs.append(n_weights * positions)
-
-    handles = [m.register_forward_hook(hook) for m in net.modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear))]
-    try:
-        with torch.no_grad():
-            was_training = net.training
-            net.eval()
-            net(torch.zeros(input_shape))
-            net.train(was_training)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return int(sum(macs))
+    modules = dict(check_net(net).named_modules())
+    macs = 0
+    for layer in activation_trace(net, input_shape[1:]):
+        module = modules[layer.name]
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            weight = module.weight
+            n_weights = int(torch.count_nonzero(weight)) if nonzero_only else weight.numel()
+            # one output value per output channel and position
+            macs += n_weights * (layer.output_elements // weight.shape[0])
+    return macs
 
 
 # --- structured (channel) pruning -------------------------------------------------------------
@@ -224,13 +208,6 @@ def keep_channels(weight: torch.Tensor, amount: float, n: float = 2) -> torch.Te
         raise ValueError(f"amount {amount} would remove all {len(norms)} channels; keep at least one")
     order = torch.argsort(norms, stable=True)
     return torch.sort(order[drop:]).values
-
-
-def channel_mask(weight: torch.Tensor, amount: float, n: float = 2) -> torch.Tensor:
-    """Return the mask that zeros whole output channels (what ``prune.ln_structured`` builds)."""
-    mask = torch.zeros_like(weight)
-    mask[keep_channels(weight, amount, n)] = 1
-    return mask
 
 
 def prune_channels(
@@ -338,15 +315,6 @@ def csr_encode(weight: torch.Tensor) -> CSR:
     indptr = np.concatenate([[0], np.cumsum(counts)])
     return CSR(indptr.astype(_index_dtype(len(rows))), cols.astype(_index_dtype(matrix.shape[1] - 1)),
                matrix[rows, cols].astype(np.float32), tuple(weight.shape))
-
-
-def csr_decode(csr: CSR) -> torch.Tensor:
-    """Rebuild the dense float32 tensor from :func:`csr_encode`'s output."""
-    rows = csr.shape[0]
-    matrix = np.zeros((rows, int(np.prod(csr.shape[1:]))), np.float32)
-    row_of = np.repeat(np.arange(rows), np.diff(csr.indptr.astype(np.int64)))
-    matrix[row_of, csr.indices.astype(np.int64)] = csr.values
-    return torch.from_numpy(matrix.reshape(csr.shape))
 
 
 def gzip_size(data: bytes) -> int:

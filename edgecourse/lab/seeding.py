@@ -8,10 +8,16 @@ import torch
 from edgecourse.lab import backend  # noqa: F401  (torch and torchvision first, one thread)
 
 
+def check_seed(seed: int) -> int:
+    """Return ``seed``, or raise a ValueError if it is not a non-negative int."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    return seed
+
+
 def set_seed(seed: int = 0) -> torch.Generator:
     """Seed python, numpy and torch; return a torch generator seeded the same way."""
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    check_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

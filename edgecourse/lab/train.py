@@ -1,7 +1,8 @@
 """Seeded training and evaluation loops with a progress bar (lesson 01; reused by all lessons)."""
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -13,6 +14,24 @@ from edgecourse.lab.seeding import set_seed
 
 LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 AfterStep = Callable[[nn.Module], None]
+
+
+def check_net(net: nn.Module, what: str = "net") -> nn.Module:
+    """Return ``net``, or raise a TypeError if it is not a torch module."""
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"{what} must be a torch.nn.Module, got {type(net).__name__}")
+    return net
+
+
+@contextlib.contextmanager
+def eval_mode(net: nn.Module) -> Iterator[nn.Module]:
+    """Put ``net`` in eval mode for a ``with`` block; restore its previous mode, even on error."""
+    was_training = check_net(net).training
+    net.eval()
+    try:
+        yield net
+    finally:
+        net.train(was_training)
 
 
 def progress_disabled(progress: bool = True) -> bool:
@@ -41,8 +60,7 @@ def fit(
 
     ``after_step(net)`` runs after every optimizer step (lesson 02 re-applies pruning masks there).
     """
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    check_net(net)
     if epochs < 0 or batch_size < 1 or not lr > 0:
         raise ValueError(f"need epochs >= 0, batch_size >= 1, lr > 0; got {epochs}, {batch_size}, {lr}")
     generator = set_seed(seed)
@@ -68,13 +86,12 @@ def fit(
 
 @torch.no_grad()
 def predict(net: nn.Module, X: torch.Tensor) -> torch.Tensor:
-    """Return the logits of ``net`` on ``X`` in eval mode."""
-    net.eval()
-    return net(X)
+    """Return the logits of ``net`` on ``X`` in eval mode (its own mode comes back afterwards)."""
+    with eval_mode(net):
+        return net(X)
 
 
 def evaluate(net: nn.Module, data: Split) -> float:
     """Return the accuracy of ``net`` on ``data`` in percent."""
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    check_net(net)
     return 100.0 * (predict(net, data.X).argmax(1) == data.y).float().mean().item()

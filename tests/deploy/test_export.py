@@ -9,9 +9,14 @@ from torch import nn
 
 import edgecourse  # noqa: F401  (torch before tensorflow)
 from edgecourse.deploy import export
-from edgecourse.deploy.runtimes import run_integer_reference
+from edgecourse.deploy.runtimes import (
+    model_input,
+    run_integer_reference,
+    run_tflite,
+    run_tflm,
+    to_nhwc,
+)
 from edgecourse.deploy.tflite_model import load_tflite
-from edgecourse.lab.arithmetic import quantize
 from edgecourse.lab.data import load_digits_split
 from edgecourse.lab.models import digits_cnn
 from edgecourse.lab.recipes import distilled_student
@@ -37,7 +42,7 @@ def test_keras_logits_equal_torch_logits():
     X = load_digits_split().test.X
     model = export.to_keras(net)
     assert tuple(model.input.shape) == (1, 8, 8, 1)
-    keras_logits = np.concatenate([np.asarray(model(x[None].numpy().transpose(0, 2, 3, 1)))
+    keras_logits = np.concatenate([np.asarray(model(to_nhwc(x[None], (8, 8, 1))))
                                    for x in X[:50]])
     np.testing.assert_allclose(keras_logits, predict(net, X[:50]).numpy(), atol=1e-5, rtol=1e-5)
 
@@ -46,7 +51,7 @@ def test_int8_accuracy_within_one_point_of_fp32():
     """Is the int8 TFLite model, in BUILTIN_REF kernels, within 1 point of fp32 on the test split?"""
     net, model_bytes = _student_int8()
     test = load_digits_split().test
-    outputs = export.run_tflite(model_bytes, test.X)
+    outputs = run_tflite(model_bytes, test.X)
     assert outputs.dtype == np.int8 and outputs.shape == (len(test), 10)
     assert abs(_accuracy(outputs, test.y) - evaluate(net, test)) <= 1.0
     parsed = load_tflite(model_bytes)
@@ -61,8 +66,8 @@ def test_float_variants_and_sizes():
     fp32 = export.to_tflite(net, test.X[:10], "float32")
     fp16 = export.to_tflite(net, test.X[:10], "float16")
     logits = predict(net, test.X).numpy()
-    np.testing.assert_allclose(export.run_tflite(fp32, test.X), logits, atol=1e-4)
-    assert np.abs(export.run_tflite(fp16, test.X) - logits).max() < 0.1
+    np.testing.assert_allclose(run_tflite(fp32, test.X), logits, atol=1e-4)
+    assert np.abs(run_tflite(fp16, test.X) - logits).max() < 0.1
     assert len(int8_bytes) < len(fp16) < len(fp32)
 
 
@@ -70,21 +75,12 @@ def test_integer_reference_equals_tflite_and_tflm_on_every_test_image():
     """Does the numpy integer model equal BUILTIN_REF and the TFLM runtime on 100% of images?"""
     _, model_bytes = _student_int8()
     X = load_digits_split().test.X
-    tflite = export.run_tflite(model_bytes, X)
+    tflite = run_tflite(model_bytes, X)
     np.testing.assert_array_equal(run_integer_reference(model_bytes, X, "tflite_ref"), tflite)
-    from tflite_micro import runtime
-
-    inp = load_tflite(model_bytes).input_tensors[0]
-    Xq = quantize(X.numpy().transpose(0, 2, 3, 1), inp.scale, inp.zero_point, np.int8)
-    tflm = runtime.Interpreter.from_bytes(model_bytes)
-    outputs = []
-    for x in Xq:
-        tflm.set_input(x[None], 0)
-        tflm.invoke()
-        outputs.append(tflm.get_output(0)[0].copy())
-    np.testing.assert_array_equal(run_integer_reference(model_bytes, X, "tflm"), np.stack(outputs))
+    np.testing.assert_array_equal(run_integer_reference(model_bytes, X, "tflm"),
+                                  run_tflm(model_bytes, X))
     # pre-quantized NHWC input gives the same result as float NCHW
-    np.testing.assert_array_equal(export.run_tflite(model_bytes, Xq), tflite)
+    np.testing.assert_array_equal(run_tflite(model_bytes, model_input(model_bytes, X)), tflite)
 
 
 def test_unsupported_layers_are_named():
@@ -125,10 +121,10 @@ def test_bad_arguments():
         export.to_tflite(net, [[0.0]])
     with pytest.raises(ValueError, match="calibration_X"):
         export.to_tflite(net, X[0])
-    with pytest.raises(TypeError, match="model_bytes"):
-        export.run_tflite("model.tflite", X)
+    with pytest.raises(TypeError, match="bytes or a path"):
+        run_tflite(1234, X)
     _, model_bytes = _student_int8()
     with pytest.raises(ValueError, match="shape"):
-        export.run_tflite(model_bytes, torch.zeros(2, 1, 7, 7))
+        run_tflite(model_bytes, torch.zeros(2, 1, 7, 7))
     with pytest.raises(ValueError, match="kernels"):
         run_integer_reference(model_bytes, X, "xnnpack")

@@ -18,8 +18,7 @@ from firmware_models import (
 from edgecourse.cli import main as cli
 from edgecourse.deploy.firmware import generate_c, verify_c, write_project
 from edgecourse.deploy.firmware import toolchain as tc
-from edgecourse.deploy.tflite_model import load_tflite
-from edgecourse.deploy.tflm import quantize_input
+from edgecourse.deploy.runtimes import model_input
 from edgecourse.lab.arithmetic import quantize_multiplier
 
 CASES = {"depthwise_avgpool": (depthwise_avgpool_model, (10, 12, 2)),
@@ -27,9 +26,8 @@ CASES = {"depthwise_avgpool": (depthwise_avgpool_model, (10, 12, 2)),
 
 
 def _inputs(model: bytes, shape, n: int, seed: int) -> np.ndarray:
-    x = load_tflite(model).input_tensors[0]
     # Spread inputs over the whole int8 range, extremes included, not only typical images.
-    X = quantize_input(images(shape, n, seed=seed), x.scale, x.zero_point)
+    X = model_input(model, images(shape, n, seed=seed))
     X[0] = -128
     X[1] = 127
     return X
@@ -53,10 +51,15 @@ def test_generated_c_equals_tflm_on_cortex_m4_under_qemu(case):
                       count=(case == "maxpool_dense"))
     np.testing.assert_array_equal(report.qemu, report.tflm)
     np.testing.assert_array_equal(report.host, report.tflm)
-    assert 0 < report.flash_bytes < 64 * 1024
-    assert report.arena_bytes <= report.ram_bytes < 16 * 1024
+    parts = report.image.breakdown
+    assert parts["model"]["flash"] > 0 and parts["kernels"]["flash"] > 0
+    assert parts["runtime libraries"]["flash"] > 0 and "test data" in parts
+    assert 0 < report.flash_bytes < 64 * 1024  # the whole image, test samples left out
+    assert report.arena_bytes < parts["model"]["ram"] + 16  # the arena is the model's RAM
+    assert 0 < report.stack_bytes < 4096 and report.ram_bytes < 16 * 1024
     if report.instructions is not None:
         assert 10_000 < report.instructions < 5_000_000
+        assert report.setup_instructions < 10  # nothing to set up: all static
 
 
 def test_generated_sources_are_static_and_const(tmp_path):

@@ -1,16 +1,30 @@
-"""Are the TFLM firmware sources right for a model the course never made?"""
+"""Are the TFLM firmware sources right for a model the course never made? (no TFLM build here)"""
 
 import re
 import subprocess
 
+import numpy as np
 import pytest
-from firmware_models import depthwise_avgpool_model, float_model
+from firmware_models import depthwise_avgpool_model, float_model, images
 
 from edgecourse.cli import main as cli
 from edgecourse.deploy.firmware import generate_tflm, resolver_method, write_project
 from edgecourse.deploy.firmware.commands import parse_bytes
 from edgecourse.deploy.firmware.toolchain import require_tool
+from edgecourse.deploy.firmware.tflm_tree import (
+    RESOLVER_HEADER,
+    available_trees,
+    find_tree,
+    registrations,
+    select_sources,
+)
+from edgecourse.deploy.runtimes import model_input, run_tflm
 from edgecourse.deploy.tflm import measure_arena
+
+TREES = available_trees()
+needs_tree = pytest.mark.skipif("reference" not in TREES,
+                                reason="no TFLM tree: set EDGECOURSE_TFLM_TREE or add "
+                                       "../shared/third_party/tflm")
 
 
 def _array_bytes(source: str) -> bytes:
@@ -19,8 +33,13 @@ def _array_bytes(source: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def project():
-    return generate_tflm(depthwise_avgpool_model(), "dw", labels=list("abcde"))
+def samples():
+    return model_input(depthwise_avgpool_model(), images((10, 12, 2), 5, seed=7))
+
+
+@pytest.fixture(scope="module")
+def project(samples):
+    return generate_tflm(depthwise_avgpool_model(), "dw", labels=list("abcde"), X=samples)
 
 
 def test_model_array_is_the_tflite_byte_for_byte(project):
@@ -48,31 +67,120 @@ def test_arena_is_measured_plus_margin(project):
     assert f"kTensorArenaSize = {project.arena_bytes};" in project.files["model_settings.h"]
 
 
-def test_main_uses_the_generated_symbols(project):
+def test_test_data_holds_the_samples_and_tflms_outputs(project, samples):
+    expected = run_tflm(depthwise_avgpool_model(), samples).reshape(len(samples), -1)
+    np.testing.assert_array_equal(project.test_outputs, expected)
+    np.testing.assert_array_equal(project.test_inputs, samples.reshape(len(samples), -1))
+    source = project.files["test_data.cc"]
+    rows = re.findall(r"\{ ?(-?\d+(?:, -?\d+)*) ?\}", source.split("kTestOutputs")[1])
+    assert [[int(v) for v in row.split(",")] for row in rows] == expected.tolist()
+    assert "kTestCount = 5;" in project.files["test_data.h"]
+
+
+def test_main_runs_every_sample_and_fails_on_a_difference(project):
     main = project.files["main.cc"]
-    for symbol in ("g_dw_model_data", "RegisterOps", "kTensorArenaSize", "kInputScale",
-                   "kCategoryLabels", "AllocateTensors", "Invoke"):
+    for symbol in ("g_dw_model_data", "RegisterOps", "kTensorArenaSize", "kTestInputs",
+                   "kTestOutputs", "AllocateTensors", "Invoke", "ec_begin", "ec_end"):
         assert symbol in main
-    assert main.count("return 1;") >= 5  # every failure path stops with a reason
-    assert "TFLM_DIR" in project.files["Makefile"]
+    assert "for (int n = 0; n < kTestCount; ++n)" in main
+    assert "return differ == 0 ? 0 : 1;" in main
+    assert main.count("return Fail(") >= 5  # every failure path stops with a reason
+    assert "RegisterDebugLogCallback" in main  # D6: cortex_m_generic prints nothing without it
+
+
+def test_makefile_takes_a_tree_and_a_cortex_m4_target(project):
+    makefile = project.files["Makefile"]
+    assert "TFLM_TREE ?=" in makefile and "TARGET ?= host" in makefile
+    assert "-mfloat-abi=hard -mfpu=fpv4-sp-d16" in makefile
+    assert "STARTUP ?= startup_cm4.c" in makefile and "LINKER_SCRIPT ?= cortex_m4.ld" in makefile
+    assert "$(MAKE)" not in makefile  # D2: no recursive make, so -j reaches every compile
+    for name in ("startup_cm4.c", "cortex_m4.ld", "ec_bench.c", "ec_bench.h"):
+        assert name in project.files
+    readme = project.files["README.md"]
+    assert "create_tflm_tree.py" in readme and "numpy and Pillow" in readme  # D4
+
+
+@needs_tree
+def test_every_builtin_registration_name_is_tflms():
+    """D1: each builtin's Add...() method name, checked against micro_mutable_op_resolver.h."""
+    found = registrations(TREES["reference"])
+    assert len(found) > 90, f"parsed only {len(found)} registrations of {RESOLVER_HEADER}"
+    wrong = {op: (resolver_method(op), method) for op, (method, _) in found.items()
+             if resolver_method(op) != method}
+    assert not wrong, f"resolver_method differs from TFLM (ours, TFLM's): {wrong}"
+    for op in ("BATCH_MATMUL", "CUMSUM", "PADV2", "UNIDIRECTIONAL_SEQUENCE_LSTM"):
+        assert op in found
+
+
+@needs_tree
+@pytest.mark.parametrize("kernels", sorted(TREES))
+def test_only_the_core_and_the_models_kernels_are_compiled(kernels):
+    tree = TREES[kernels]
+    ops = ["CONV_2D", "MAX_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"]
+    sources = select_sources(tree, ops)
+    assert all((tree / s).is_file() for s in sources)
+    kernels_used = {s.rsplit("/", 1)[1] for s in sources if "/micro/kernels/" in s}
+    assert {"conv.cc", "pooling.cc", "reshape.cc", "fully_connected.cc", "softmax.cc",
+            "conv_common.cc", "kernel_util.cc"} <= kernels_used
+    assert "add.cc" not in kernels_used and "lstm_eval.cc" not in kernels_used
+    assert not any("test" in s for s in sources)
+    if kernels == "cmsis-nn":
+        assert "tensorflow/lite/micro/kernels/cmsis_nn/conv.cc" in sources
+        assert "third_party/cmsis_nn/Source/ConvolutionFunctions/arm_convolve_s8.c" in sources
+    else:
+        assert len(sources) < 70, "the core plus five kernels, not the whole tree"
+
+
+@needs_tree
+def test_an_op_without_a_kernel_is_refused():
+    with pytest.raises(ValueError, match="op NO_SUCH_OP has no kernel"):
+        select_sources(TREES["reference"], ["CONV_2D", "NO_SUCH_OP"])
+
+
+def test_a_wrong_tree_path_says_what_is_wrong(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="not a TFLM tree"):
+        find_tree("reference", tmp_path)
+    monkeypatch.setenv("EDGECOURSE_TFLM_TREE", str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match="not a TFLM tree"):
+        find_tree("reference")
+    with pytest.raises(ValueError, match="kernels must be one of"):
+        find_tree("fast")
+
+
+@needs_tree
+def test_makefile_refuses_a_missing_or_wrong_tree(project, tmp_path):
+    write_project(project.files, tmp_path / "fw")
+    make = require_tool("make")
+    for args, message in (([], "TFLM_TREE is not set"),
+                          ([f"TFLM_TREE={tmp_path}"], "is not a TFLM tree"),
+                          ([f"TFLM_TREE={TREES['reference']}", "TARGET=avr"], "is unknown")):
+        done = subprocess.run([make, "-n", *args], cwd=tmp_path / "fw", capture_output=True,
+                              text=True)
+        assert done.returncode != 0 and message in done.stderr
+
+
+@needs_tree
+def test_makefile_compiles_the_selected_sources(project, tmp_path):
+    write_project(project.files, tmp_path / "fw")
+    tree = TREES["reference"]
+    done = subprocess.run([require_tool("make"), "-n", "lib", f"TFLM_TREE={tree}"],
+                          cwd=tmp_path / "fw", capture_output=True, text=True, check=True)
+    compiled = set(re.findall(rf"-c {re.escape(str(tree))}/(\S+)", done.stdout))
+    assert compiled == set(select_sources(tree, project.ops))
 
 
 def test_sources_that_need_no_tflm_compile(project, tmp_path):
     write_project(project.files, tmp_path / "fw")
     gxx = require_tool("g++")
-    for source in ("model_data.cc",):
+    for source in ("model_data.cc", "test_data.cc"):
         subprocess.run([gxx, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-c", source],
                        cwd=tmp_path / "fw", check=True)
-    # model_settings.h is plain C++ too: compile it on its own.
-    (tmp_path / "fw" / "settings.cc").write_text('#include "model_settings.h"\n'
-                                                 "int main() { return kInputSize > 0 ? 0 : 1; }\n")
-    subprocess.run([gxx, "-std=c++17", "-Wall", "-Werror", "-c", "settings.cc"],
-                   cwd=tmp_path / "fw", check=True)
 
 
 def test_resolver_method_names():
     assert resolver_method("MAX_POOL_2D") == "AddMaxPool2D"
     assert resolver_method("RELU6") == "AddRelu6"
+    assert resolver_method("BATCH_MATMUL") == "AddBatchMatMul"
     with pytest.raises(ValueError, match="CUSTOM"):
         resolver_method("CUSTOM:MyOp")
 
@@ -98,11 +206,26 @@ def test_cli_budget_and_firmware(tmp_path, capsys):
     assert cli(["budget", str(path), "--flash", "1MiB", "--ram", "2KiB"]) == 1
     out = capsys.readouterr().out
     assert "does not fit" in out and "ram" in out.splitlines()[-1]
-    assert cli(["firmware", str(path), "-o", str(tmp_path / "fw")]) == 0
+    assert cli(["firmware", str(path), "-o", str(tmp_path / "fw"), "--samples", "3"]) == 0
     assert (tmp_path / "fw" / "op_resolver.h").is_file()
+    assert "kTestCount = 3;" in (tmp_path / "fw" / "test_data.h").read_text()
     floaty = tmp_path / "f.tflite"
     floaty.write_bytes(float_model())
     capsys.readouterr()
     assert cli(["budget", str(floaty)]) == 2
     err = capsys.readouterr().err
     assert "int8" in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_build_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "dw.tflite"
+    path.write_bytes(depthwise_avgpool_model())
+    assert cli(["firmware", str(path), "-o", str(tmp_path / "a"), "--run", "host",
+                "--tflm-tree", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a TFLM tree" in err and len(err.strip().splitlines()) == 1
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert cli(["firmware", str(path), "-o", str(tmp_path / "b"), "--target", "c",
+                "--run", "qemu"]) == 2
+    err = capsys.readouterr().err
+    assert "apt-get install" in err and len(err.strip().splitlines()) == 1

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from firmware_models import depthwise_avgpool_model, float_model
 
-from edgecourse.deploy.tflite_model import load_tflite, summary
+from edgecourse.deploy.tflite_model import as_model, load_tflite, summary
 
 
 def test_ops_and_graph_of_an_independent_model():
@@ -55,3 +55,15 @@ def test_bad_input_is_a_clear_error(tmp_path):
     path = tmp_path / "model.tflite"
     path.write_bytes(depthwise_avgpool_model())
     assert load_tflite(path).ops == load_tflite(depthwise_avgpool_model()).ops
+
+
+def test_as_model_accepts_a_parsed_model_bytes_or_a_path(tmp_path):
+    model = load_tflite(depthwise_avgpool_model())
+    assert as_model(model) is model
+    path = tmp_path / "model.tflite"
+    path.write_bytes(model.model_bytes)
+    for source in (model.model_bytes, bytearray(model.model_bytes), path, str(path)):
+        assert as_model(source).model_bytes == model.model_bytes
+    assert summary(model.model_bytes) == summary(model)
+    with pytest.raises(TypeError, match="bytes or a path"):
+        as_model(None)

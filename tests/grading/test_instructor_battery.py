@@ -2,35 +2,40 @@
 
 One class per lesson: good and partial submissions plus one student per bad case, collected
 from an LMS-style download folder and graded by ``grade_class`` with two workers, short cell
-timeouts and a low memory limit. Runs on lesson 01 by default;
+timeouts and a low memory limit. Each case (a :class:`Case`) carries the files it hands in, the
+score it earns and the words its feedback must contain. Runs on lesson 01 by default;
 EDGECOURSE_BATTERY_LESSONS=all (or a comma list) runs it on other lessons through the same code.
 """
 
 import copy
 import csv
 import hashlib
+import io
 import json
 import os
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 import pytest
 from lessons import LESSONS, REPO, cell_index, exercises, grade_meta, solution_path, student_path
-from nbgrader.api import Gradebook
 
-from edgecourse.grading.collect import collect
-from edgecourse.grading.course import load_config
-from edgecourse.grading.grade import grade_class, load_manifest
+from edgecourse.grading.collect import CollectReport, collect
+from edgecourse.grading.course import Course
+from edgecourse.grading.executors import local_cluster
+from edgecourse.grading.grade import ClassReport, grade_class, load_manifest
 from edgecourse.grading.sandbox import Limits, landlock_abi
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.battery]
 
 _CHOICE = os.environ.get("EDGECOURSE_BATTERY_LESSONS", "")
 BATTERY_LESSONS = (LESSONS if _CHOICE == "all" else
                    [x for x in LESSONS if x in _CHOICE.split(",")] if _CHOICE else
                    [x for x in LESSONS if x.startswith("01_")])
 CELL_TIMEOUT = int(os.environ.get("EDGECOURSE_BATTERY_CELL_TIMEOUT", "60"))
+# EDGECOURSE_BATTERY_EXECUTOR=dask grades the class on a 2-process Dask LocalCluster instead.
+EXECUTOR = os.environ.get("EDGECOURSE_BATTERY_EXECUTOR", "local")
 # Far above what a lesson needs (torch alone reserves ~3.5 GB of address space), far below the
 # allocation the memory case makes; the allocation is calloc'd, so it never touches real RAM.
 MEMORY_MB = 8192
@@ -71,15 +76,18 @@ def _tests(nb, edit):
     return nb
 
 
-def _write(nb, path: Path) -> bytes:
-    nbformat.write(nb, path)
-    return path.read_bytes()
+def _retype(cell):
+    cell.cell_type = "markdown"
+    cell.pop("outputs", None)
+    cell.pop("execution_count", None)
 
 
-def _zip(path: Path, members: dict[str, bytes]) -> None:
-    with zipfile.ZipFile(path, "w") as zf:
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
         for name, data in members.items():
             zf.writestr(name, data)
+    return buffer.getvalue()
 
 
 def _digest(folder: Path, skip: Path | None = None) -> dict[str, str]:
@@ -87,172 +95,264 @@ def _digest(folder: Path, skip: Path | None = None) -> dict[str, str]:
             if p.is_file() and (skip is None or skip not in p.parents)}
 
 
-def build_downloads(lesson: str, downloads: Path, course: Path, sentinel: Path) -> dict:
-    """Write an LMS-style download folder; return student -> (expected score, feedback words)."""
-    solution = nbformat.read(solution_path(lesson), as_version=4)
-    stubs = nbformat.read(student_path(lesson), as_version=4)
-    names = exercises(solution)
-    first = names[0]
-    points = {f"test_{n}": float(grade_meta(solution.cells[cell_index(solution, f"test_{n}")])
-                                 ["points"]) for n in names}
-    full, some = sum(points.values()), points[f"test_{first}"]
-    partial = copy.deepcopy(stubs)
-    partial.cells[cell_index(partial, first)].source = \
-        solution.cells[cell_index(solution, first)].source
+@dataclass
+class Case:
+    """One student of the battery: the files they hand in, the score earned, the feedback words.
 
-    def retype(cell):
-        cell.cell_type = "markdown"
-        cell.pop("outputs", None)
-        cell.pop("execution_count", None)
+    ``files`` maps a download file name to its bytes and modification time (None: now).
+    """
 
+    student: str
+    files: dict[str, tuple[bytes, float | None]]
+    score: float
+    words: list[str] = field(default_factory=list)
+
+    @classmethod
+    def notebook(cls, student: str, lesson: str, nb, score: float, words=()) -> "Case":
+        """A case that hands in one notebook named like an LMS download."""
+        return cls(student, {f"{student}_{lesson}.ipynb": (nbformat.writes(nb).encode(), None)},
+                   score, list(words))
+
+    def write(self, downloads: Path) -> None:
+        """Write this student's files into the download folder."""
+        for name, (data, mtime) in self.files.items():
+            (downloads / name).write_bytes(data)
+            if mtime is not None:
+                os.utime(downloads / name, (mtime, mtime))
+
+
+@dataclass
+class Lesson:
+    """What the cases are built from: solution, stubs, the first exercise, its points."""
+
+    name: str
+    solution: nbformat.NotebookNode
+    stubs: nbformat.NotebookNode
+    first: str
+    full: float
+    some: float  # the points of the first exercise alone
+
+    @classmethod
+    def load(cls, lesson: str) -> "Lesson":
+        solution = nbformat.read(solution_path(lesson), as_version=4)
+        names = exercises(solution)
+        points = {n: float(grade_meta(solution.cells[cell_index(solution, f"test_{n}")])
+                           ["points"]) for n in names}
+        return cls(lesson, solution, nbformat.read(student_path(lesson), as_version=4),
+                   names[0], sum(points.values()), points[names[0]])
+
+    def partial(self):
+        """Return the stubs with the first exercise answered (earns ``some``)."""
+        nb = copy.deepcopy(self.stubs)
+        nb.cells[cell_index(nb, self.first)].source = \
+            self.solution.cells[cell_index(self.solution, self.first)].source
+        return nb
+
+
+def good_and_tampered_cases(lesson: Lesson) -> list[Case]:
+    """Right, partial and empty answers, and checks deleted, edited or retyped."""
+    partial, name = lesson.partial(), lesson.name
     deleted = copy.deepcopy(partial)
-    del deleted.cells[cell_index(deleted, f"test_{first}")]
-    cheat = copy.deepcopy(stubs)
-    for name in names:
-        cheat.cells[cell_index(cheat, name)].source = CHEAT.format(
-            paths=[str(solution_path(lesson)), str(course / "solutions" / lesson / f"{lesson}.ipynb")],
-            grade_id=name)
-    cases = {
-        "good": (solution, full, []),
-        "partial": (partial, some, []),
-        "stubs": (stubs, 0.0, []),
-        "assert-true": (_tests(partial, lambda c: setattr(c, "source", "assert True")), some,
-                        ["was edited"]),
-        "pass-test": (_tests(partial, lambda c: setattr(c, "source", "pass")), some,
-                      ["was edited"]),
-        "deleted-test": (deleted, some, ["was deleted"]),
-        "cell-type": (_tests(partial, retype), some, ["changed to a markdown cell"]),
-        "loop": (_before_test(partial, first, "while True:\n    pass"), some, ["timeout"]),
-        "sleep": (_before_test(partial, first, "import time\ntime.sleep(100_000)"), some,
-                  ["timeout"]),
-        "sys-exit": (_before_test(partial, first, "import sys\nsys.exit(3)"), some,
-                     ["systemexit"]),
-        "os-exit": (_before_test(partial, first, "import os\nos._exit(1)"), some,
-                    ["kerneldied"]),
-        "segfault": (_before_test(partial, first, "import ctypes\nctypes.string_at(0)"), some,
-                     ["kerneldied"]),
-        "output": (_before_test(partial, first, "for _ in range(100):\n    print('x' * 10**6)"),
-                   some, ["output truncated"]),
-        "memory": (_before_test(partial, first, f"hog = bytearray({HOG_BYTES})"), some,
-                   ["memoryerror"]),
+    del deleted.cells[cell_index(deleted, f"test_{lesson.first}")]
+    return [
+        Case.notebook("good", name, lesson.solution, lesson.full),
+        Case.notebook("partial", name, partial, lesson.some),
+        Case.notebook("stubs", name, lesson.stubs, 0.0, ["notimplementederror"]),
+        Case.notebook("assert-true", name,
+                      _tests(partial, lambda c: setattr(c, "source", "assert True")),
+                      lesson.some, ["was edited"]),
+        Case.notebook("pass-test", name, _tests(partial, lambda c: setattr(c, "source", "pass")),
+                      lesson.some, ["was edited"]),
+        Case.notebook("deleted-test", name, deleted, lesson.some, ["was deleted"]),
+        Case.notebook("cell-type", name, _tests(partial, _retype), lesson.some,
+                      ["changed to a markdown cell"]),
+    ]
+
+
+def misbehaving_kernel_cases(lesson: Lesson) -> list[Case]:
+    """Cells that loop, sleep, exit, crash, flood the output or over-allocate."""
+    bad = {
+        "loop": ("while True:\n    pass", "timeout"),
+        "sleep": ("import time\ntime.sleep(100_000)", "timeout"),
+        "sys-exit": ("import sys\nsys.exit(3)", "systemexit"),
+        "os-exit": ("import os\nos._exit(1)", "kerneldied"),
+        "segfault": ("import ctypes\nctypes.string_at(0)", "kerneldied"),
+        "output": ("for _ in range(100):\n    print('x' * 10**6)", "output truncated"),
+        "memory": (f"hog = bytearray({HOG_BYTES})", "memoryerror"),
     }
-    if JAIL:
-        gradebook = course / "gradebook.db"
-        writes = _before_test(partial, first, f"open({str(sentinel)!r}, 'w').write('pwned')")
-        writes = _before_test(writes, first, f"open({str(gradebook)!r}, 'wb').write(b'x')")
-        writes = _before_test(writes, first, "import shutil\nshutil.rmtree("
-                              f"{str(course / 'submitted')!r})")
-        cases["writes-outside"] = (writes, some, ["permissionerror"])
-        cases["reads-solutions"] = (cheat, 0.0, ["could not read the instructor"])
-    expected = {}
-    for student, (nb, score, words) in cases.items():
-        _write(nb, downloads / f"{student}_{lesson}.ipynb")
-        expected[student] = (score, words)
-    good = (downloads / f"good_{lesson}.ipynb").read_bytes()
-    (downloads / f"corrupt_{lesson}.ipynb").write_bytes(good[: len(good) // 2])
-    expected["corrupt"] = (0.0, ["could not be read"])
-    (downloads / f"empty_{lesson}.ipynb").write_bytes(b"")
-    expected["empty"] = (0.0, ["could not be read", "empty"])
-    _zip(downloads / "renamed.zip", {"homework/my notebook (1).ipynb": good})
-    expected["renamed"] = (full, ["was named"])
-    _zip(downloads / "missing.zip", {"answers.txt": b"I did it all on paper."})
-    expected["missing"] = (0.0, ["no notebook"])
-    # The same student twice: the full-marks file is older, the partial one newer and kept.
-    old, new = downloads / f"twice_{lesson}.ipynb", downloads / f"twice_{lesson} (2).ipynb"
-    old.write_bytes(good)
-    _write(partial, new)
-    os.utime(old, (1_700_000_000, 1_700_000_000))
-    os.utime(new, (1_700_000_600, 1_700_000_600))
-    expected["twice"] = (some, [])
-    return expected
+    return [Case.notebook(student, lesson.name,
+                          _before_test(lesson.partial(), lesson.first, source), lesson.some,
+                          [word])
+            for student, (source, word) in bad.items()]
 
 
-def grade_battery(lesson: str, base: Path):
-    """Collect and grade the battery class of ``lesson`` under ``base``; return what checks need."""
-    downloads, course = base / "downloads", base / "course"
+def isolation_cases(lesson: Lesson, course: Path, sentinel: Path) -> list[Case]:
+    """Writes outside the kernel's folder and reads of the solutions (need Landlock)."""
+    if not JAIL:
+        return []
+    writes = lesson.partial()
+    for source in (f"open({str(sentinel)!r}, 'w').write('pwned')",
+                   f"open({str(course / 'gradebook.db')!r}, 'wb').write(b'x')",
+                   f"import shutil\nshutil.rmtree({str(course / 'submitted')!r})"):
+        writes = _before_test(writes, lesson.first, source)
+    cheat = copy.deepcopy(lesson.stubs)
+    paths = [str(solution_path(lesson.name)),
+             str(course / "solutions" / lesson.name / f"{lesson.name}.ipynb")]
+    for name in exercises(lesson.solution):
+        cheat.cells[cell_index(cheat, name)].source = CHEAT.format(paths=paths, grade_id=name)
+    return [Case.notebook("writes-outside", lesson.name, writes, lesson.some,
+                          ["permissionerror"]),
+            Case.notebook("reads-solutions", lesson.name, cheat, 0.0,
+                          ["could not read the instructor"])]
+
+
+def broken_file_cases(lesson: Lesson) -> list[Case]:
+    """Files that are not the notebook: cut short, empty, renamed in a zip, missing, twice."""
+    good, name = nbformat.writes(lesson.solution).encode(), lesson.name
+    partial = nbformat.writes(lesson.partial()).encode()
+    return [
+        Case("corrupt", {f"corrupt_{name}.ipynb": (good[: len(good) // 2], None)}, 0.0,
+             ["could not be read"]),
+        Case("empty", {f"empty_{name}.ipynb": (b"", None)}, 0.0, ["could not be read", "empty"]),
+        Case("renamed", {"renamed.zip": (_zip({"homework/my notebook (1).ipynb": good}), None)},
+             lesson.full, ["was named"]),
+        Case("missing", {"missing.zip": (_zip({"answers.txt": b"I did it all on paper."}),
+                                         None)}, 0.0, ["no notebook"]),
+        # The same student twice: the full-marks file is older, the partial one newer and kept.
+        Case("twice", {f"twice_{name}.ipynb": (good, 1_700_000_000),
+                       f"twice_{name} (2).ipynb": (partial, 1_700_000_600)}, lesson.some),
+    ]
+
+
+@dataclass
+class GradedClass:
+    """A battery class after collect and grade: what the checks look at."""
+
+    lesson: str
+    course: Course
+    cases: dict[str, Case]
+    collected: CollectReport
+    report: ClassReport
+    outside_before: dict[str, str]  # sha256 of files outside the course folder, before grading
+    outside_after: dict[str, str]
+
+
+def grade_battery(lesson: str, base: Path) -> GradedClass:
+    """Collect and grade the battery class of ``lesson`` under ``base``."""
+    downloads, course_dir = base / "downloads", base / "course"
     downloads.mkdir()
     sentinel = base / "outside" / "sentinel.txt"
     sentinel.parent.mkdir()
     sentinel.write_text("untouched")
-    expected = build_downloads(lesson, downloads, course, sentinel)
-    collected = collect(REPO, downloads, lesson, course)
-    watched = {**_digest(base, skip=course), **_digest(REPO / "solutions" / lesson),
-               **_digest(REPO / "notebooks" / lesson)}
-    report = grade_class(REPO, course, lesson, workers=2, cell_timeout=CELL_TIMEOUT,
-                         limits=Limits(memory_mb=MEMORY_MB, cpu_seconds=600),
-                         student_timeout=900, progress=False)
-    after = {**_digest(base, skip=course), **_digest(REPO / "solutions" / lesson),
-             **_digest(REPO / "notebooks" / lesson)}
-    return lesson, course, expected, collected, report, watched, after
+    source = Lesson.load(lesson)
+    cases = [*good_and_tampered_cases(source), *misbehaving_kernel_cases(source),
+             *isolation_cases(source, course_dir, sentinel), *broken_file_cases(source)]
+    for case in cases:
+        case.write(downloads)
+    course = Course.load(REPO, course_dir)
+    collected = collect(course, downloads, lesson)
+
+    def outside() -> dict[str, str]:
+        return {**_digest(base, skip=course_dir), **_digest(REPO / "solutions" / lesson),
+                **_digest(REPO / "notebooks" / lesson)}
+
+    before = outside()
+    executor = local_cluster(2) if EXECUTOR == "dask" else None
+    try:
+        report = grade_class(course, lesson, executor=executor, workers=2,
+                             cell_timeout=CELL_TIMEOUT,
+                             limits=Limits(memory_mb=MEMORY_MB, cpu_seconds=600),
+                             student_timeout=900, progress=False)
+    finally:
+        if executor is not None:
+            executor.close()
+    return GradedClass(lesson, course, {c.student: c for c in cases}, collected, report,
+                       before, outside())
 
 
-def check_every_student_gets_the_score_earned(graded_class):
+def check_every_student_gets_the_score_earned(graded: GradedClass):
     """Does each student, bad submission or not, get exactly the points the work earns?"""
-    lesson, course, expected, _, report, _, _ = graded_class
-    got = {r.student: r.score for r in report.results}
-    assert sorted(got) == sorted(expected), f"{lesson}: graded {sorted(got)}"
-    wrong = {s: (got[s], score) for s, (score, _) in expected.items() if got[s] != score}
-    assert not wrong, f"{lesson}: (got, expected) scores differ: {wrong}\n{report.summary()}"
-    assert not [r for r in report.results if r.status == "failed"], report.summary()
+    got = {r.student: r.score for r in graded.report.results}
+    assert sorted(got) == sorted(graded.cases), f"{graded.lesson}: graded {sorted(got)}"
+    wrong = {s: (got[s], c.score) for s, c in graded.cases.items() if got[s] != c.score}
+    assert not wrong, (f"{graded.lesson}: (got, expected) scores differ: {wrong}\n"
+                       f"{graded.report.summary()}")
+    assert not [r for r in graded.report.results if r.status == "failed"], \
+        graded.report.summary()
 
 
-def check_feedback_explains_what_happened(graded_class):
+def check_feedback_explains_what_happened(graded: GradedClass):
     """Does every student get an HTML feedback page that says what went wrong?"""
-    lesson, course, expected, _, _, _, _ = graded_class
-    for student, (_, words) in expected.items():
-        page = course / "feedback" / student / lesson / f"{lesson}.html"
+    lesson = graded.lesson
+    for student, case in graded.cases.items():
+        page = graded.course.course_dir / "feedback" / student / lesson / f"{lesson}.html"
         assert page.is_file(), f"{student} has no feedback page"
         text = page.read_text(errors="replace").lower()
-        missing = [w for w in words if w not in text]
+        missing = [w for w in case.words if w not in text]
         assert not missing, f"{student}'s feedback does not mention {missing}"
-    stubs = (course / "feedback" / "stubs" / lesson / f"{lesson}.html").read_text().lower()
-    assert "notimplementederror" in stubs, "the unanswered notebook's feedback shows no failure"
 
 
-def check_gradebook_and_csv_are_consistent(graded_class):
+def check_gradebook_and_csv_are_consistent(graded: GradedClass):
     """Does the gradebook hold one submission per student, scores within bounds, same as CSV?"""
-    lesson, course, expected, _, report, _, _ = graded_class
-    config = load_config(REPO, course_dir=course)
-    with Gradebook(config.CourseDirectory.db_url) as gb:
-        assignment = gb.find_assignment(lesson)
+    with graded.course.gradebook() as gb:
+        assignment = gb.find_assignment(graded.lesson)
         students = sorted(s.student.id for s in assignment.submissions)
-        assert students == sorted(expected), f"submissions in the gradebook: {students}"
+        assert students == sorted(graded.cases), f"submissions in the gradebook: {students}"
         for sub in assignment.submissions:
             for grade in sub.notebooks[0].grades:
                 assert 0 <= grade.score <= grade.max_score, (sub.student.id, grade.name)
-    with open(report.csv_path) as fh:
+    with open(graded.report.csv_path) as fh:
         rows = list(csv.DictReader(fh))
-    assert sorted(r["student"] for r in rows) == sorted(expected), "one CSV row per student"
+    assert sorted(r["student"] for r in rows) == sorted(graded.cases), "one CSV row per student"
     for row in rows:
         parts = [float(v) for k, v in row.items()
                  if k not in ("student", "assignment", "total", "max_score", "status", "notes")]
         assert abs(sum(parts) - float(row["total"])) < 1e-9, row
-        assert float(row["total"]) == expected[row["student"]][0], row
+        assert float(row["total"]) == graded.cases[row["student"]].score, row
 
 
-def check_nothing_outside_the_grading_folder_changed(graded_class):
+def check_nothing_outside_the_grading_folder_changed(graded: GradedClass):
     """Are files outside the course folder (and the instructor's lesson) untouched?"""
-    _, _, _, _, _, watched, after = graded_class
-    changed = sorted(k for k in set(watched) | set(after) if watched.get(k) != after.get(k))
+    before, after = graded.outside_before, graded.outside_after
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
     assert not changed, f"grading changed files outside the course folder: {changed}"
 
 
-def check_duplicate_submission_keeps_the_newest(graded_class):
+def check_duplicate_submission_keeps_the_newest(graded: GradedClass):
     """Did collect keep the newer of two files from one student, and say so?"""
-    _, _, _, collected, _, _, _ = graded_class
+    collected = graded.collected
     assert collected.imported["twice"].endswith("(2).ipynb"), collected.imported["twice"]
     assert any(s.startswith("twice:") for s in collected.superseded), collected.summary()
 
 
-def check_regrading_is_a_no_op(graded_class):
+def check_regrading_is_a_no_op(graded: GradedClass):
     """Does a second run reuse every grade, change no score and rewrite the same CSV?"""
-    lesson, course, _, _, report, _, _ = graded_class
-    before = report.csv_path.read_text()
-    again = grade_class(REPO, course, lesson, workers=2, cell_timeout=CELL_TIMEOUT,
+    before = graded.report.csv_path.read_text()
+    again = grade_class(graded.course, graded.lesson, workers=2, cell_timeout=CELL_TIMEOUT,
                         limits=Limits(memory_mb=MEMORY_MB), progress=False)
     assert {r.status for r in again.results} == {"skipped"}, again.summary()
     assert again.csv_path.read_text() == before
-    assert load_manifest(course)[lesson].keys() == {r.student for r in report.results}
+    assert load_manifest(graded.course.course_dir)[graded.lesson].keys() == \
+        {r.student for r in graded.report.results}
+
+
+def check_output_is_truncated_in_the_graded_notebook(graded: GradedClass):
+    """Is the 100 MB of printed output cut down before it reaches the autograded notebook?"""
+    lesson = graded.lesson
+    path = graded.course.course_dir / "autograded" / "output" / lesson / f"{lesson}.ipynb"
+    assert path.stat().st_size < 5 * 2**20, f"autograded notebook is {path.stat().st_size} bytes"
+    assert json.loads(path.read_text())["cells"], "the autograded notebook is empty"
+
+
+CHECKS = [
+    check_every_student_gets_the_score_earned,
+    check_feedback_explains_what_happened,
+    check_gradebook_and_csv_are_consistent,
+    check_nothing_outside_the_grading_folder_changed,
+    check_duplicate_submission_keeps_the_newest,
+    check_regrading_is_a_no_op,
+    check_output_is_truncated_in_the_graded_notebook,
+]
 
 
 @pytest.mark.parametrize("lesson", BATTERY_LESSONS)
@@ -277,22 +377,3 @@ def test_isolation_cases_need_landlock():
     """Without Landlock the write-outside and read-solutions cases cannot be defended: say so."""
     pytest.skip("Landlock unavailable on this kernel: run the grader in a container or as a "
                 "separate user (README); the write-outside and read-solutions cases were left out")
-
-
-def check_output_is_truncated_in_the_graded_notebook(graded_class):
-    """Is the 100 MB of printed output cut down before it reaches the autograded notebook?"""
-    lesson, course, _, _, _, _, _ = graded_class
-    path = course / "autograded" / "output" / lesson / f"{lesson}.ipynb"
-    assert path.stat().st_size < 5 * 2**20, f"autograded notebook is {path.stat().st_size} bytes"
-    assert json.loads(path.read_text())["cells"], "the autograded notebook is empty"
-
-
-CHECKS = [
-    check_every_student_gets_the_score_earned,
-    check_feedback_explains_what_happened,
-    check_gradebook_and_csv_are_consistent,
-    check_nothing_outside_the_grading_folder_changed,
-    check_duplicate_submission_keeps_the_newest,
-    check_regrading_is_a_no_op,
-    check_output_is_truncated_in_the_graded_notebook,
-]

@@ -8,6 +8,7 @@ from lessons import LESSONS, REPO, solution_path
 
 from edgecourse.cli import main
 from edgecourse.grading.collect import collect
+from edgecourse.grading.course import Course
 
 LESSON = LESSONS[0]
 
@@ -26,13 +27,13 @@ def test_collect_reads_lms_names_zips_and_nbgrader_layout(tmp_path):
     nested.mkdir(parents=True)
     (nested / f"{LESSON}.ipynb").write_bytes(good)
     course = tmp_path / "course"
-    report = collect(REPO, downloads, LESSON, course)
+    report = collect(Course.load(REPO, course), downloads, LESSON)
     assert sorted(report.imported) == ["alice", "bob"], report.summary()
     assert any("notes.pdf" in s for s in report.skipped), report.summary()
     # A zip member's folders are dropped: nothing lands outside the student's folder.
     assert (course / "submitted" / "bob" / LESSON / f"{LESSON}.ipynb").read_bytes() == good
     assert not (course / "submitted" / f"{LESSON}.ipynb").exists()
-    report = collect(REPO, tmp_path / "nbgrader", LESSON, course)
+    report = collect(Course.load(REPO, course), tmp_path / "nbgrader", LESSON)
     assert list(report.imported) == ["carol"], report.summary()
 
 
@@ -40,7 +41,7 @@ def test_collect_rejects_a_pattern_without_student_group(tmp_path):
     """Is a --student-pattern without (?P<student>...) refused with a clear message?"""
     (tmp_path / "d").mkdir()
     with pytest.raises(ValueError, match="P<student>"):
-        collect(REPO, tmp_path / "d", LESSON, tmp_path / "c", pattern=r"^(\w+)")
+        collect(Course.load(REPO, tmp_path / "c"), tmp_path / "d", LESSON, pattern=r"^(\w+)")
 
 
 def test_grade_rejects_an_unknown_lesson(tmp_path, capsys):
@@ -48,6 +49,22 @@ def test_grade_rejects_an_unknown_lesson(tmp_path, capsys):
     (tmp_path / "submitted").mkdir()
     assert main(["grade", "00_nope", "--course-dir", str(tmp_path), "--root", str(REPO)]) == 2
     assert "unknown lesson" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--db", "mysql://root@localhost/grades"], "only SQLite and PostgreSQL"),
+    (["--db", "postgresql://grader:secret@127.0.0.1:9/grades"],
+     "cannot reach the gradebook database postgresql+psycopg2://grader:***@127.0.0.1:9/grades"),
+    (["--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler"),
+    (["--jobs", "3"], "--jobs needs --cluster"),
+])
+def test_grade_explains_a_bad_database_or_cluster(tmp_path, capsys, options, message):
+    """Does `edgecourse grade` name what is wrong with --db/--scheduler, hiding the password?"""
+    (tmp_path / "submitted").mkdir()
+    code = main(["grade", LESSON, "--course-dir", str(tmp_path), "--root", str(REPO), *options])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err, err
+    assert "secret" not in err
 
 
 @pytest.mark.slow

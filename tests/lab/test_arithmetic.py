@@ -15,6 +15,10 @@ def test_round_half_away_breaks_ties_away_from_zero():
     x = np.array([0.5, 1.5, 2.5, -0.5, -2.5, 229.5, 0.49, -1.51])
     assert Q.round_half_away(x).tolist() == [1, 2, 3, -1, -3, 230, 0, -2]
     assert np.round(2.5) == 2  # the trap the lesson warns about
+    # The largest values below 0.5: floor(x + 0.5) would round them up (the sum is inexact).
+    for dtype in (np.float32, np.float64):
+        below = np.nextafter(dtype(0.5), dtype(0))
+        assert Q.round_half_away(np.array([below, -below], dtype)).tolist() == [0, 0]
 
 
 @pytest.mark.parametrize("signed", [True, False])
@@ -51,14 +55,13 @@ def test_seed_matrix_uint8():
 
 
 def test_symmetric_and_per_channel():
-    """Is symmetric zero point 0 with range -127..127, and per-channel taken along the asked axis?"""
+    """Is symmetric zero point 0 with range -127..127, and a small channel finer per channel?"""
     scale, zp = Q.choose_qparams(-0.5, 2.0, symmetric=True)
     assert zp == 0 and np.isclose(scale, 2.0 / 127)
     w = np.stack([np.full((3, 3), 0.1), np.full((3, 3), 10.0)])  # channel 0 small, 1 large
-    s0, z0 = Q.per_channel_qparams(w, axis=0)
+    # choose_qparams works elementwise: per-channel ranges give per-channel parameters.
+    s0, z0 = Q.choose_qparams(w.min(axis=(1, 2)), w.max(axis=(1, 2)), symmetric=True)
     assert np.allclose(s0, [0.1 / 127, 10.0 / 127]) and not z0.any()
-    s1, _ = Q.per_channel_qparams(w, axis=1)
-    assert s1.shape == (3,) and np.allclose(s1, 10.0 / 127)
     scale, zp = Q.choose_qparams(w.min(), w.max(), symmetric=True)
     err_tensor = np.abs(w - Q.dequantize(Q.quantize(w, scale, zp), scale, zp)).max(axis=(1, 2))
     q = Q.quantize(w, s0, z0, axis=0)
@@ -163,3 +166,31 @@ def test_requantization_rejects_floats():
     m, shift = Q.quantize_multiplier(0.01)
     with pytest.raises(TypeError):
         Q.multiply_by_quantized_multiplier(np.array([1.5]), m, shift)
+
+
+def test_conv_multipliers_follow_tflm():
+    """Are the multipliers TFLM's: float32 scales widened to double, in * filter / out?"""
+    m, shift = Q.conv_multipliers(0.1, [0.2, 0.05], 0.3)
+    want = [Q.quantize_multiplier(float(np.float32(0.1)) * float(np.float32(s))
+                                  / float(np.float32(0.3))) for s in (0.2, 0.05)]
+    assert list(zip(m, shift, strict=True)) == want
+    assert want[0] != Q.quantize_multiplier(0.1 * 0.2 / 0.3), "float32 scales, not float64"
+    # One (per-tensor) filter scale gives one pair, which broadcasts over the channels.
+    assert Q.conv_multipliers(0.1, (0.2,), 0.3) == ([m[0]], [shift[0]])
+    assert Q.conv_multipliers(0.1, 0.2, 0.3) == ([m[0]], [shift[0]])
+
+
+def test_compute_padding_is_tensorflows_same_and_valid():
+    """Is the leading padding TensorFlow's: half of the total for SAME (less in front), 0 for VALID?"""
+    for in_size in range(1, 13):
+        for filter_size in range(1, 6):
+            for stride in (1, 2, 3):
+                for dilation in (1, 2):
+                    effective = (filter_size - 1) * dilation + 1
+                    same = -(-in_size // stride)
+                    total = max((same - 1) * stride + effective - in_size, 0)
+                    args = (stride, dilation, in_size, filter_size)
+                    assert Q.compute_padding(*args, same) == total // 2
+                    if in_size >= effective:
+                        valid = (in_size - effective) // stride + 1
+                        assert Q.compute_padding(*args, valid) == 0

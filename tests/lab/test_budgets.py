@@ -104,6 +104,18 @@ def test_count_params_without_head():
     assert budgets.classifier_head(net) is net.classifier
 
 
+def test_count_params_nonzero_only_with_and_without_head():
+    """Are zeros left out when asked, the head's too, and a meta net refused?"""
+    net = nn.Sequential(OrderedDict(features=nn.Conv2d(1, 4, 3), classifier=nn.Linear(4, 10)))
+    with torch.no_grad():
+        net.features.weight[:2] = 0
+        net.classifier.bias[:3] = 0
+    assert budgets.count_params(net, nonzero_only=True) == (4 * 9 + 4 - 18) + (4 * 10 + 10 - 3)
+    assert budgets.count_params(net, include_head=False, nonzero_only=True) == 4 * 9 + 4 - 18
+    with pytest.raises(ValueError, match="meta"):
+        budgets.count_params(budgets.build_architecture("squeezenet1_1"), nonzero_only=True)
+
+
 def test_a_net_without_a_head_is_refused():
     """Does asking for the head of a net that has none say which children it has?"""
     with pytest.raises(ValueError, match="no child named"):

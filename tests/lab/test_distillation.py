@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from edgecourse.lab import recipes
-from edgecourse.lab.distillation import distillation_loss_fn, kd_loss, softmax_t
+from edgecourse.lab.distillation import distillation_loss_fn, kd_loss
 from edgecourse.lab.models import digits_cnn
 
 
@@ -28,13 +28,6 @@ def random_batch(seed: int, batch: int = 16, classes: int = 10, scale: float = 3
     t = scale * torch.randn(batch, classes, generator=gen, dtype=torch.float64)
     y = torch.randint(0, classes, (batch,), generator=gen)
     return s, t, y
-
-
-@pytest.mark.parametrize("T", [1.0, 2.0, 4.0, 10.0])
-def test_softmax_t_matches_numpy_over_the_class_axis(T):
-    """Does softmax_t normalise each row (the classes) exactly like numpy does?"""
-    s, _, _ = random_batch(0, batch=10)
-    np.testing.assert_allclose(softmax_t(s, T).numpy(), numpy_softmax(s.numpy(), T), rtol=1e-12)
 
 
 @pytest.mark.parametrize("T,alpha", [(1.0, 0.0), (1.0, 0.5), (4.0, 0.9), (4.0, 1.0), (10.0, 0.3)])
@@ -104,29 +97,26 @@ def test_kd_loss_rejects_bad_labels():
         kd_loss(s, t, y.float())
 
 
-@pytest.mark.parametrize("T", [0.0, -1.0, float("nan"), float("inf"), "4"])
-def test_bad_temperature_is_refused(T):
+BAD_KNOBS = [
+    *(("T", value, "temperature T") for value in (0.0, -1.0, float("nan"), float("inf"), "4")),
+    *(("alpha", value, "alpha") for value in (-0.1, 1.5, float("nan"), True)),
+]
+
+
+@pytest.mark.parametrize(("knob", "value", "match"), BAD_KNOBS)
+def test_bad_temperature_or_alpha_is_refused(knob, value, match):
+    """Is a T that is not a finite number > 0, or an alpha outside [0, 1], refused by both?"""
     s, t, y = random_batch(8)
-    with pytest.raises(ValueError, match="temperature T"):
-        kd_loss(s, t, y, T=T)
-    with pytest.raises(ValueError, match="temperature T"):
-        softmax_t(s, T)
-    with pytest.raises(ValueError, match="temperature T"):
-        distillation_loss_fn(digits_cnn(0.25), T=T)
+    with pytest.raises(ValueError, match=match):
+        kd_loss(s, t, y, **{knob: value})
+    with pytest.raises(ValueError, match=match):
+        distillation_loss_fn(digits_cnn(0.25), **{knob: value})
 
 
-@pytest.mark.parametrize("alpha", [-0.1, 1.5, float("nan"), True])
-def test_alpha_outside_unit_interval_is_refused(alpha):
-    s, t, y = random_batch(9)
-    with pytest.raises(ValueError, match="alpha"):
-        kd_loss(s, t, y, alpha=alpha)
-    with pytest.raises(ValueError, match="alpha"):
-        distillation_loss_fn(digits_cnn(0.25), alpha=alpha)
-
-
-def test_softmax_t_rejects_non_tensors():
-    with pytest.raises(TypeError, match="torch.Tensor"):
-        softmax_t([[1.0, 2.0]], 1.0)
+def test_kd_loss_rejects_non_tensors():
+    _, t, y = random_batch(10)
+    with pytest.raises(TypeError, match="student_logits must be a torch.Tensor"):
+        kd_loss(t.tolist(), t, y)
 
 
 def test_distillation_loss_fn_leaves_the_teacher_untouched():
@@ -138,6 +128,18 @@ def test_distillation_loss_fn_leaves_the_teacher_untouched():
     loss.backward()
     assert all(p.grad is None for p in teacher.parameters())
     assert all(p.grad is not None for p in student.parameters())
+
+
+def test_distillation_loss_fn_asks_the_teacher_in_eval_mode_and_restores_its_mode():
+    """Does the teacher answer in eval mode, and keep the mode its owner gave it?"""
+    teacher, student = digits_cnn(1.0), digits_cnn(0.5)
+    modes = []
+    teacher.register_forward_hook(lambda module, inputs, output: modes.append(module.training))
+    teacher.train()
+    loss_fn = distillation_loss_fn(teacher)
+    assert teacher.training, "building the loss function changed the teacher's mode"
+    loss_fn(student, torch.rand(4, 1, 8, 8), torch.arange(4))
+    assert modes == [False] and teacher.training
 
 
 def test_recipes_are_deterministic_whatever_ran_before():

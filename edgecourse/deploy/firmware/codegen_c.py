@@ -11,9 +11,10 @@ import re
 
 import numpy as np
 
+from edgecourse.deploy.codebook import Codebook, find_codebooks
 from edgecourse.deploy.firmware.buffer_plan import BufferPlan, plan_buffers
 from edgecourse.deploy.firmware.templating import render, runtime_text
-from edgecourse.deploy.tflite_model import Operator, TFLiteModel, load_tflite
+from edgecourse.deploy.tflite_model import Operator, TFLiteModel, as_model
 from edgecourse.lab.arithmetic import (
     activation_range,
     compute_padding,
@@ -24,6 +25,7 @@ from edgecourse.lab.arithmetic import (
 SUPPORTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE",
                  "FULLY_CONNECTED", "SOFTMAX")
 KERNEL_FILES = ("ec_kernels.h", "ec_kernels.c")
+CODEBOOK_FILES = ("ec_codebook.h", "ec_codebook.c")
 
 
 def c_identifier(name: str) -> str:
@@ -68,8 +70,10 @@ def _nhwc(shape: tuple[int, ...]) -> tuple[int, int, int]:
 class _Layers:
     """Collect the constant arrays and the per-op parameter structs."""
 
-    def __init__(self, model: TFLiteModel):
+    def __init__(self, model: TFLiteModel, codebooks: dict[int, Codebook]):
         self.model = model
+        self.codebooks = codebooks
+        self.scratch_bytes = 0  # the largest (weights + outputs) of one codebook channel
         self.arrays: list[dict] = []  # {"ctype", "name", "values"}
         self.layers: list[dict] = []  # {"ctype", "name", "fields", "call", "in", "out"}
 
@@ -77,6 +81,21 @@ class _Layers:
         self.arrays.append({"ctype": ctype, "name": name, "size": int(np.size(values)),
                             "body": c_array(values)})
         return name
+
+    def weights(self, op: Operator, tag: str, fields: dict, kind: str, scratch: int) -> dict:
+        """Return the kernel fields with int8 weights, or packed indices into a codebook."""
+        book = self.codebooks.get(op.inputs[1])
+        if book is None:
+            return {**fields, "filter": self.array("int8_t", f"{tag}_filter",
+                                                   self.model.tensors[op.inputs[1]].data)}
+        self.scratch_bytes = max(self.scratch_bytes, scratch)
+        # One padding byte: the decoder reads two bytes per index.
+        packed = np.frombuffer(book.packed + b"\0", dtype=np.uint8)
+        return {**{f"{kind}.{key}": value for key, value in fields.items()},
+                f"{kind}.filter": "NULL",
+                "codes.indices": self.array("uint8_t", f"{tag}_indices", packed),
+                "codes.codebook": self.array("int8_t", f"{tag}_codebook", book.codebook),
+                "codes.bits": book.bits, "codes.scratch": "g_codebook_scratch"}
 
     def bias(self, op: Operator, tag: str) -> str:
         if len(op.inputs) < 3 or op.inputs[2] < 0:
@@ -102,7 +121,7 @@ class _Layers:
         act_min, act_max = activation_range(o["fusedActivationFunction"], y.scale, y.zero_point)
         stride_h, stride_w = o["strideH"], o["strideW"]
         dil_h, dil_w = o.get("dilationHFactor", 1), o.get("dilationWFactor", 1)
-        return {
+        fields = {
             "in_h": in_h, "in_w": in_w, "in_c": in_c, "out_h": out_h, "out_w": out_w,
             "out_c": out_c, "f_h": f_h, "f_w": f_w, "stride_h": stride_h,
             "stride_w": stride_w, "dil_h": dil_h, "dil_w": dil_w,
@@ -111,11 +130,11 @@ class _Layers:
             "depth_multiplier": o.get("depthMultiplier", 1) or 1,
             "in_offset": -x.zero_point, "out_offset": y.zero_point,
             "act_min": act_min, "act_max": act_max,
-            "filter": self.array("int8_t", f"{tag}_filter", w.data),
             "bias": self.bias(op, tag),
             "mult": self.array("int32_t", f"{tag}_mult", mult),
             "shift": self.array("int32_t", f"{tag}_shift", shift),
         }
+        return self.weights(op, tag, fields, "conv", f_h * f_w * in_c + out_h * out_w)
 
     def pool(self, op: Operator) -> dict:
         x, y = self.model.tensors[op.inputs[0]], self.model.tensors[op.outputs[0]]
@@ -143,14 +162,14 @@ class _Layers:
         mult, shift = conv_multipliers(x.scale, w.scales, y.scale)
         act_min, act_max = activation_range(op.options["fusedActivationFunction"], y.scale,
                                             y.zero_point)
-        return {"batches": x.size // depth, "depth": depth, "units": units,
-                "per_channel": int(per_channel), "in_offset": -x.zero_point,
-                "filter_offset": -w.zero_point, "out_offset": y.zero_point,
-                "act_min": act_min, "act_max": act_max,
-                "filter": self.array("int8_t", f"{tag}_filter", w.data),
-                "bias": self.bias(op, tag),
-                "mult": self.array("int32_t", f"{tag}_mult", mult),
-                "shift": self.array("int32_t", f"{tag}_shift", shift)}
+        fields = {"batches": x.size // depth, "depth": depth, "units": units,
+                  "per_channel": int(per_channel), "in_offset": -x.zero_point,
+                  "filter_offset": -w.zero_point, "out_offset": y.zero_point,
+                  "act_min": act_min, "act_max": act_max,
+                  "bias": self.bias(op, tag),
+                  "mult": self.array("int32_t", f"{tag}_mult", mult),
+                  "shift": self.array("int32_t", f"{tag}_shift", shift)}
+        return self.weights(op, tag, fields, "fc", depth + x.size // depth)
 
     def softmax(self, op: Operator) -> dict:
         x, y = self.model.tensors[op.inputs[0]], self.model.tensors[op.outputs[0]]
@@ -172,13 +191,18 @@ _KERNELS = {
 }
 
 
-def generate_c(model, name: str = "model") -> dict[str, str]:
-    """Return {file name: C source} of a dependency-free int8 C99 implementation of the model."""
-    parsed = model if isinstance(model, TFLiteModel) else load_tflite(model)
+def generate_c(model, name: str = "model", codebook: bool = False) -> dict[str, str]:
+    """Return {file name: C source} of a dependency-free int8 C99 implementation of the model.
+
+    ``codebook=True`` stores every CONV_2D / FULLY_CONNECTED weight tensor that takes few
+    distinct values as packed indices plus an int8 codebook (lesson 06; see
+    :func:`edgecourse.deploy.codebook.find_codebooks`).
+    """
+    parsed = as_model(model)
     check_int8(parsed)
     prefix = c_identifier(name)
     plan: BufferPlan = plan_buffers(parsed)
-    layers = _Layers(parsed)
+    layers = _Layers(parsed, find_codebooks(parsed) if codebook else {})
     steps = []
     for op in parsed.operators:
         tag = f"g_op{op.index}"
@@ -197,6 +221,8 @@ def generate_c(model, name: str = "model") -> dict[str, str]:
         else:
             fields = layers.softmax(op)
         ctype, function = _KERNELS[op.op]
+        if "codes.bits" in fields:
+            ctype, function = f"{ctype[:-2]}_codebook_t", f"{function}_codebook"
         steps.append({**step, "call": function, "ctype": ctype, "param": f"{tag}_params",
                       "fields": fields})
     x, y = parsed.input_tensors[0], parsed.output_tensors[0]
@@ -207,20 +233,20 @@ def generate_c(model, name: str = "model") -> dict[str, str]:
                   "shape": list(x.shape), "scale": x.scale, "zero_point": x.zero_point},
         "output": {"offset": plan.offsets[parsed.outputs[0]], "size": y.size,
                    "shape": list(y.shape), "scale": y.scale, "zero_point": y.zero_point},
-        "model_bytes": len(parsed.model_bytes),
+        "model_bytes": len(parsed.model_bytes), "scratch_bytes": layers.scratch_bytes,
     }
     files = {f"{prefix}.h": render("c/model.h.j2", context),
              f"{prefix}.c": render("c/model.c.j2", context)}
-    for kernel in KERNEL_FILES:
+    for kernel in KERNEL_FILES + (CODEBOOK_FILES if layers.scratch_bytes else ()):
         files[kernel] = runtime_text(kernel)
     return files
 
 
-def generate_harness(prefix: str, X: np.ndarray, repeat: int | None = None) -> dict[str, str]:
-    """Return main.c and its test images: print every image's int8 outputs (or run one n times)."""
+def generate_harness(prefix: str, X: np.ndarray) -> dict[str, str]:
+    """Return main.c and test_data.c: run the model on every int8 sample of X, print outputs."""
     X = np.asarray(X)
     if X.dtype != np.int8 or X.ndim < 2:
-        raise TypeError("the test images must be an int8 array of shape (N, ...) (quantized)")
-    context = {"prefix": prefix, "count": len(X), "size": int(X[0].size),
-               "images": [c_array(x) for x in X], "repeat": repeat}
-    return {"main.c": render("c/main.c.j2", context)}
+        raise TypeError("the test samples must be an int8 array of shape (N, ...) (quantized)")
+    context = {"prefix": prefix, "count": len(X), "images": [c_array(x) for x in X]}
+    return {"main.c": render("c/main.c.j2", context),
+            "test_data.c": render("c/test_data.c.j2", context)}

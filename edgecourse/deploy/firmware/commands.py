@@ -18,21 +18,44 @@ def parse_bytes(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
 
 
+def _firmware_report(args: argparse.Namespace, model, name: str, X, out: Path):
+    """Build and run the route's firmware in ``out``; return its report."""
+    from edgecourse.deploy.firmware.verify import verify_c, verify_tflm
+
+    host, qemu = args.run in (None, "host"), args.run in (None, "qemu")
+    if args.target == "c":
+        return verify_c(model, X, name, host=host, qemu=qemu, directory=out)
+    return verify_tflm(model, X, name, args.kernels, host=host, qemu=qemu, directory=out,
+                       tree=args.tflm_tree)
+
+
 def cmd_firmware(args: argparse.Namespace) -> int:
     from edgecourse.deploy.firmware import generate_c, generate_tflm, write_project
+    from edgecourse.deploy.firmware.report import format_table
+    from edgecourse.deploy.firmware.tflm_project import random_samples
     from edgecourse.deploy.tflite_model import load_tflite
 
     model = load_tflite(Path(args.model))
     name = args.name or Path(args.model).stem
+    if args.samples < 1:
+        raise ValueError(f"--samples must be at least 1, got {args.samples}")
+    X = random_samples(model, args.samples) if model.is_int8 else None
+    out = Path(args.output)
+    if args.build or args.run:
+        report = _firmware_report(args, model, name, X, out)
+        print(format_table([report]))
+        matches = [m for m in (report.host_matches, report.qemu_matches) if m == m]
+        return 0 if all(m == 1.0 for m in matches) else 1
     if args.target == "tflm":
-        project = generate_tflm(model, name)
+        project = generate_tflm(model, name, X=X)
         files = project.files
         detail = (f"ops {', '.join(project.ops)}; arena {project.arena_bytes} bytes "
-                  f"(measured {project.measured_arena_bytes} + margin)")
+                  f"(measured {project.measured_arena_bytes} + margin); "
+                  f"{len(X)} test samples")
     else:
         files = generate_c(model, name)
         detail = f"plain C99 for ops {', '.join(model.ops)}"
-    out = write_project(files, Path(args.output))
+    write_project(files, out)
     print(f"wrote {len(files)} files to {out}: {detail}")
     return 0
 
@@ -69,6 +92,17 @@ def add_firmware_commands(sub) -> None:
     fw.add_argument("--target", choices=("tflm", "c"), default="tflm",
                     help="tflm: TFLM interpreter sources; c: generated dependency-free C99")
     fw.add_argument("--name", default=None, help="C symbol name (default: the file's stem)")
+    fw.add_argument("--kernels", choices=("reference", "cmsis-nn"), default="reference",
+                    help="TFLM kernels to build with (cmsis-nn: Cortex-M4 only)")
+    fw.add_argument("--tflm-tree", type=Path, default=None,
+                    help="TFLM tree made by create_tflm_tree.py (default: $EDGECOURSE_TFLM_TREE "
+                    "or $EDGECOURSE_TFLM_CMSIS_NN_TREE, else ../shared/third_party/)")
+    fw.add_argument("--samples", type=int, default=4,
+                    help="seeded int8 test inputs the firmware runs and checks (default 4)")
+    fw.add_argument("--build", action="store_true",
+                    help="build and run the firmware on the host and the Cortex-M4 (QEMU)")
+    fw.add_argument("--run", choices=("host", "qemu"), default=None,
+                    help="build and run only there; qemu also counts instructions")
     fw.set_defaults(func=cmd_firmware)
 
     budget = sub.add_parser("budget", help="check an int8 .tflite against flash/RAM budgets")

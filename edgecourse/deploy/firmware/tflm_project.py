@@ -7,25 +7,35 @@ tensor arena is the size measured in the real TFLM runtime plus a stated margin.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from edgecourse.deploy.firmware.codegen_c import c_identifier
+from edgecourse.deploy.firmware import toolchain
+from edgecourse.deploy.firmware.codegen_c import c_array, c_identifier
 from edgecourse.deploy.firmware.templating import render
-from edgecourse.deploy.tflite_model import TFLiteModel, load_tflite
+from edgecourse.deploy.tflite_model import as_model
 
 #: Extra arena on top of the measured minimum: the host's allocator is not the target's
 #: (pointer sizes, alignment), and a kernel version may need a few more bytes.
 ARENA_MARGIN_BYTES = 1024
 ARENA_ALIGNMENT = 16
+#: Test inputs main.cc runs when none are given (seeded int8 values).
+DEFAULT_SAMPLES = 4
+TEMPLATE_FILES = ("model_data.h", "model_data.cc", "op_resolver.h", "model_settings.h",
+                  "test_data.h", "test_data.cc", "main.cc", "Makefile", "README.md")
 
-#: Builtin ops whose MicroMutableOpResolver method is not the CamelCase of the name.
+#: Builtin ops whose MicroMutableOpResolver method is not the CamelCase of the name (checked
+#: against TFLM's micro_mutable_op_resolver.h by tests/deploy/test_firmware_tflm.py).
 _ADD_METHOD_EXCEPTIONS = {"BATCH_TO_SPACE_ND": "AddBatchToSpaceNd",
                           "SPACE_TO_BATCH_ND": "AddSpaceToBatchNd",
                           "RESIZE_NEAREST_NEIGHBOR": "AddResizeNearestNeighbor",
                           "L2_NORMALIZATION": "AddL2Normalization", "PRELU": "AddPrelu",
-                          "LOG_SOFTMAX": "AddLogSoftmax", "ADD_N": "AddAddN"}
+                          "LOG_SOFTMAX": "AddLogSoftmax", "ADD_N": "AddAddN",
+                          "BATCH_MATMUL": "AddBatchMatMul", "CUMSUM": "AddCumSum",
+                          "PADV2": "AddPadV2",
+                          "UNIDIRECTIONAL_SEQUENCE_LSTM": "AddUnidirectionalSequenceLSTM"}
 
 
 def resolver_method(op: str) -> str:
@@ -51,11 +61,6 @@ def cc_array_body(data: bytes) -> str:
     return ",\n".join("    " + ", ".join(hexes[i:i + 12]) for i in range(0, len(hexes), 12))
 
 
-def _c_float(value: float) -> str:
-    text = f"{value:.9g}"
-    return f"{text}f" if any(c in text for c in ".eEn") else f"{text}.0f"
-
-
 @dataclass(frozen=True)
 class TFLMProject:
     """The generated TFLM sources and the figures they were made from."""
@@ -65,31 +70,58 @@ class TFLMProject:
     ops: list[str]
     arena_bytes: int
     measured_arena_bytes: int
+    test_inputs: np.ndarray = field(repr=False)  # int8 (N, input size), in test_data.cc
+    test_outputs: np.ndarray = field(repr=False)  # the TFLM Python runtime's int8 outputs
+
+
+def random_samples(model, count: int = DEFAULT_SAMPLES, seed: int = 0) -> np.ndarray:
+    """Return seeded int8 inputs spread over the whole int8 range, for a model without data."""
+    shape = as_model(model).input_tensors[0].shape
+    rng = np.random.default_rng(seed)
+    return rng.integers(-128, 128, size=(count, *shape[1:]), dtype=np.int8)
+
+
+def makefile_sources(ops: list[str]) -> list[str]:
+    """Return the TFLM sources the ops need, over every TFLM tree found (empty if none)."""
+    from edgecourse.deploy.firmware.tflm_tree import available_trees, select_sources
+
+    return sorted({s for tree in available_trees().values() for s in select_sources(tree, ops)})
 
 
 def generate_tflm(model, name: str = "model", measured_arena_bytes: int | None = None,
                   margin_bytes: int = ARENA_MARGIN_BYTES, labels: list[str] | None = None,
-                  sample_input: np.ndarray | None = None) -> TFLMProject:
-    """Return the TFLM firmware sources for an int8 model (arena measured in TFLM if not given)."""
-    parsed = model if isinstance(model, TFLiteModel) else load_tflite(model)
+                  X: np.ndarray | None = None, sources: list[str] | None = None) -> TFLMProject:
+    """Return the TFLM firmware sources for an int8 model and int8 test inputs X.
+
+    The expected outputs of X come from the TFLM Python runtime; without X, a few seeded int8
+    inputs are used. The arena is measured in TFLM when not given; ``sources`` (the TFLM files
+    the Makefile compiles) are selected from the TFLM trees found when not given.
+    """
+    from edgecourse.deploy.runtimes import run_tflm
+
+    parsed = as_model(model)
     if not parsed.is_int8:
         raise ValueError("the TFLM firmware expects an int8 model (int8 input and output): "
                          "convert with a representative dataset and int8 inference types")
     if len(parsed.inputs) != 1 or len(parsed.outputs) != 1:
         raise ValueError("the generated main.cc handles models with one input and one output")
     methods = [resolver_method(op) for op in parsed.ops]
+    x, y = parsed.input_tensors[0], parsed.output_tensors[0]
+    X = random_samples(parsed) if X is None else np.asarray(X)
+    if X.dtype != np.int8 or X.size != len(X) * x.size or len(X) == 0:
+        raise TypeError(f"X must be a non-empty int8 batch of {x.size} values per sample "
+                        f"(quantized inputs), got {X.dtype} {X.shape}")
+    X = X.reshape(len(X), *x.shape[1:])
+    expected = run_tflm(parsed, X).reshape(len(X), -1).astype(np.int8)
+    if sources is None:
+        sources = makefile_sources(parsed.ops)
     if measured_arena_bytes is None:
         from edgecourse.deploy.tflm import measure_arena
 
         measured_arena_bytes = measure_arena(parsed).arena_bytes
-    x, y = parsed.input_tensors[0], parsed.output_tensors[0]
     labels = list(labels) if labels is not None else [str(i) for i in range(y.size)]
     if len(labels) != y.size:
         raise ValueError(f"{len(labels)} labels for {y.size} outputs")
-    sample = (np.zeros(x.size, np.float32) if sample_input is None
-              else np.asarray(sample_input, np.float32).reshape(-1))
-    if sample.size != x.size:
-        raise ValueError(f"sample_input has {sample.size} values, the input needs {x.size}")
     ident = c_identifier(name)
     arena = arena_with_margin(measured_arena_bytes, margin_bytes)
     context = {
@@ -97,10 +129,15 @@ def generate_tflm(model, name: str = "model", measured_arena_bytes: int | None =
         "model_bytes": len(parsed.model_bytes), "body": cc_array_body(parsed.model_bytes),
         "ops": parsed.ops, "methods": methods, "arena_bytes": arena,
         "measured_arena_bytes": measured_arena_bytes, "margin_bytes": margin_bytes,
-        "input": x, "output": y, "labels": labels,
-        "sample": ", ".join(_c_float(v) for v in sample),
+        "input": x, "output": y, "labels": labels, "count": len(X),
+        "inputs": [c_array(v) for v in X], "outputs": [", ".join(map(str, v)) for v in expected],
+        "sources": sources, "lib_id": hashlib.sha256("\n".join(sources).encode()).hexdigest()[:12],
+        "m4_arch": toolchain.M4_ARCH, "m4_ldflags": toolchain.M4_LDFLAGS,
+        "qemu": toolchain.QEMU_MACHINE, "opt": toolchain.OPT, "cxxflags": toolchain.TFLM_CXXFLAGS,
+        "tflm_defines": toolchain.TFLM_DEFINES, "tflm_includes": toolchain.TFLM_INCLUDES,
+        "cmsis_defines": toolchain.CMSIS_NN_DEFINES, "cmsis_includes": toolchain.CMSIS_NN_INCLUDES,
     }
-    files = {name: render(f"tflm/{name}.j2", context)
-             for name in ("model_data.h", "model_data.cc", "op_resolver.h", "model_settings.h",
-                          "main.cc", "Makefile", "README.md")}
-    return TFLMProject(files, ident, parsed.ops, arena, measured_arena_bytes)
+    files = {name: render(f"tflm/{name}.j2", context) for name in TEMPLATE_FILES}
+    files.update(toolchain.runtime_files())
+    return TFLMProject(files, ident, parsed.ops, arena, measured_arena_bytes, X.reshape(len(X), -1),
+                       expected)

@@ -1,8 +1,12 @@
-"""Build and run generated C: gcc on the host, arm-none-eabi-gcc for a Cortex-M4, QEMU.
+"""One ruler for every route: build with the same flags, run, and measure on a Cortex-M4.
 
-Every tool is looked up on PATH first; a missing one is a one-line error that says which Debian
-package to install. QEMU runs the ELF on the mps2-an386 board (Cortex-M4) with semihosting, so
-the program's printf reaches our stdout and its exit code ends the emulator.
+The generated C and the TFLM firmware are compiled for the same Cortex-M4F (hard float ABI),
+linked with the same start-up file and linker script (``runtime/``), run on QEMU's mps2-an386
+board with semihosting (printf reaches our stdout, the exit code ends the emulator), and measured
+alike: flash and RAM from the linked image (``arm-none-eabi-size`` plus a link-map breakdown),
+stack from the painted stack's high-water mark, instructions from QEMU's log of every executed
+instruction between the ``ec_begin()``/``ec_end()`` markers. Every tool is looked up on PATH; a
+missing one is a one-line error naming the Debian package.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,15 +22,29 @@ import numpy as np
 
 from edgecourse.deploy.firmware.templating import runtime_text
 
-HOST_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror")
-M4_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-mcpu=cortex-m4", "-mthumb",
-             "-ffunction-sections", "-fdata-sections")
+OPT = "-O2"
+#: Every object linked into one image must share the float ABI (TFLM's included).
+M4_ARCH = ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16")
+HOST_CFLAGS = ("-std=c99", OPT, "-Wall", "-Wextra", "-Werror")
+M4_CFLAGS = (*HOST_CFLAGS, *M4_ARCH, "-ffunction-sections", "-fdata-sections")
 M4_LDFLAGS = ("--specs=rdimon.specs", "-nostartfiles", "-Wl,--gc-sections")
+#: TFLM's library flags (third_party/README.md), rendered into the generated Makefile.
+TFLM_CXXFLAGS = ("-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics")
+TFLM_DEFINES = ("-DTF_LITE_STATIC_MEMORY",)
+TFLM_INCLUDES = ("third_party/gemmlowp", "third_party/flatbuffers/include", "third_party/ruy",
+                 "third_party/kissfft")
+CMSIS_NN_DEFINES = ("-DCMSIS_NN", "-DPROJECT_GENERATION")
+CMSIS_NN_INCLUDES = ("third_party/cmsis", "third_party/cmsis/CMSIS/Core/Include",
+                     "third_party/cmsis_nn", "third_party/cmsis_nn/Include")
 QEMU_MACHINE = ("-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "none",
                 "-semihosting-config", "enable=on,target=native")
-_PACKAGES = {"gcc": "gcc", "g++": "g++", "arm-none-eabi-gcc": "gcc-arm-none-eabi",
+#: Runtime files every Cortex-M4 image of either route links.
+M4_RUNTIME = ("startup_cm4.c", "cortex_m4.ld")
+BENCH_FILES = ("ec_bench.h", "ec_bench.c")
+_PACKAGES = {"gcc": "gcc", "g++": "g++", "make": "make",
+             "arm-none-eabi-gcc": "gcc-arm-none-eabi", "arm-none-eabi-g++": "gcc-arm-none-eabi",
              "arm-none-eabi-size": "binutils-arm-none-eabi",
-             "qemu-system-arm": "qemu-system-arm"}
+             "arm-none-eabi-nm": "binutils-arm-none-eabi", "qemu-system-arm": "qemu-system-arm"}
 
 
 def require_tool(name: str) -> str:
@@ -38,7 +57,7 @@ def require_tool(name: str) -> str:
     return path
 
 
-def _run(command: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+def _run(command: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise RuntimeError(f"{Path(command[0]).name} failed (exit {result.returncode}):\n"
@@ -46,60 +65,137 @@ def _run(command: list[str], cwd: Path, timeout: float = 300) -> subprocess.Comp
     return result
 
 
-def _sources(directory: Path) -> list[str]:
+def runtime_files(cortex_m4: bool = True) -> dict[str, str]:
+    """Return the runtime files a project needs: the markers, and start-up + linker script."""
+    names = BENCH_FILES + (M4_RUNTIME if cortex_m4 else ())
+    return {name: runtime_text(name) for name in names}
+
+
+def _c_sources(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.glob("*.c") if p.name != "startup_cm4.c")
 
 
 def build_host(directory: Path, output: str = "model_host") -> Path:
     """Compile every .c in the directory with the host gcc (-Wall -Wextra -Werror)."""
     directory = Path(directory)
-    _run([require_tool("gcc"), *HOST_CFLAGS, "-o", output, *_sources(directory)], directory)
+    for name, text in runtime_files(cortex_m4=False).items():
+        (directory / name).write_text(text)
+    _run([require_tool("gcc"), *HOST_CFLAGS, "-o", output, *_c_sources(directory)], directory)
     return directory / output
 
 
 def build_cortex_m4(directory: Path, output: str = "model_m4.elf") -> Path:
-    """Compile the directory's C for a Cortex-M4 (QEMU mps2-an386): start-up, linker script."""
+    """Compile the directory's C for the Cortex-M4F, one object per file; link with a map."""
     directory = Path(directory)
-    for name in ("startup_cm4.c", "cortex_m4.ld"):
-        (directory / name).write_text(runtime_text(name))
-    _run([require_tool("arm-none-eabi-gcc"), *M4_CFLAGS, "-fstack-usage", *M4_LDFLAGS,
-          "-T", "cortex_m4.ld", "-o", output, "startup_cm4.c", *_sources(directory)],
-         directory)
+    for name, text in runtime_files().items():
+        (directory / name).write_text(text)
+    gcc = require_tool("arm-none-eabi-gcc")
+    objects = []
+    for source in ["startup_cm4.c", *_c_sources(directory)]:
+        objects.append(f"{Path(source).stem}.o")
+        _run([gcc, *M4_CFLAGS, "-fstack-usage", "-c", source, "-o", objects[-1]], directory)
+    map_file = Path(output).with_suffix(".map").name
+    _run([gcc, *M4_ARCH, *M4_LDFLAGS, "-T", "cortex_m4.ld", f"-Wl,-Map={map_file}", "-o",
+          output, *objects], directory)
     return directory / output
 
 
-def run_host(program: Path, timeout: float = 120) -> str:
-    """Run a host program and return its stdout."""
-    return _run([str(program)], Path(program).parent, timeout).stdout
+@dataclass(frozen=True)
+class Run:
+    """What a program printed and its exit code."""
+
+    stdout: str
+    stderr: str
+    returncode: int
+
+    @property
+    def stack_bytes(self) -> int | None:
+        """Return the stack high-water mark the Cortex-M4 start-up reported (None on a host)."""
+        found = re.search(r"ec-stack-bytes: (\d+)", self.stderr)
+        return int(found.group(1)) if found else None
 
 
-def run_qemu(elf: Path, timeout: float = 300) -> str:
-    """Run a Cortex-M4 ELF under qemu-system-arm (mps2-an386, semihosting); return its stdout."""
-    qemu = require_tool("qemu-system-arm")
+def _execute(command: list[str], cwd: Path, timeout: float) -> Run:
     try:
-        return _run([qemu, *QEMU_MACHINE, "-kernel", str(elf)], Path(elf).parent, timeout).stdout
+        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
+                                timeout=timeout)
     except subprocess.TimeoutExpired as error:
-        raise RuntimeError(f"{Path(elf).name} did not exit within {timeout} s under QEMU "
-                           "(a fault handler loops forever)") from error
+        raise RuntimeError(f"{Path(command[-1]).name} did not exit within {timeout} s "
+                           "(under QEMU, a fault handler loops forever)") from error
+    return Run(result.stdout, result.stderr, result.returncode)
 
 
-def count_instructions(elf: Path, timeout: float = 600) -> int:
-    """Return how many instructions the ELF executes under QEMU (one log line per instruction)."""
+def run_host(program: Path, timeout: float = 300) -> Run:
+    """Run a host program; return its output and exit code."""
+    return _execute([str(Path(program).resolve())], Path(program).parent, timeout)
+
+
+def run_qemu(elf: Path, timeout: float = 300) -> Run:
+    """Run a Cortex-M4 ELF under qemu-system-arm (mps2-an386, semihosting)."""
     qemu = require_tool("qemu-system-arm")
+    return _execute([qemu, *QEMU_MACHINE, "-kernel", str(Path(elf).resolve())],
+                    Path(elf).parent, timeout)
+
+
+def symbol_address(elf: Path, name: str) -> int:
+    """Return the address of a function in an ELF (Thumb bit cleared)."""
+    out = _run([require_tool("arm-none-eabi-nm"), str(elf)], Path(elf).parent).stdout
+    found = re.search(rf"^([0-9a-f]+) [Tt] {re.escape(name)}$", out, re.M)
+    if found is None:
+        raise RuntimeError(f"{Path(elf).name} has no function {name}: link ec_bench.c and "
+                           "call ec_begin()/ec_end() around what is to be counted")
+    return int(found.group(1), 16) & ~1
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Instructions executed between ec_begin() and ec_end(): setup, then each inference."""
+
+    setup: int
+    inferences: tuple[int, ...]
+
+    @property
+    def per_inference(self) -> int:
+        """Return the instructions of one inference (the first one counted)."""
+        return self.inferences[0]
+
+
+def count_instructions(elf: Path, inferences: int = 1, timeout: float = 600) -> Counts:
+    """Count instructions under QEMU between the markers: setup and the first inferences."""
+    qemu = require_tool("qemu-system-arm")
+    begin, end = symbol_address(elf, "ec_begin"), symbol_address(elf, "ec_end")
     # -singlestep makes each translation block one instruction; nochain logs every execution.
+    marker = re.compile(rb"\[[0-9a-f]{8}/(%b|%b)/" % (b"%08x" % begin, b"%08x" % end))
+    wanted = 1 + inferences
+    segments: list[int] = []
+    lines, start, tail = 0, None, b""
+    deadline = time.monotonic() + timeout
     with subprocess.Popen([qemu, *QEMU_MACHINE, "-singlestep", "-d", "exec,nochain",
-                           "-D", "/dev/stderr", "-kernel", str(elf)],
+                           "-D", "/dev/stderr", "-kernel", str(Path(elf).resolve())],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
-        count, tail = 0, b""
-        while chunk := process.stderr.read(1 << 20):
-            data = tail + chunk
-            cut = data.rfind(b"\n") + 1  # count whole lines only
-            count += data.count(b"Trace ", 0, cut)
-            tail = data[cut:]
-        count += tail.count(b"Trace ")
-        if process.wait(timeout) != 0:
-            raise RuntimeError(f"{Path(elf).name} exited with {process.returncode} under QEMU")
-    return count
+        try:
+            while len(segments) < wanted and (chunk := process.stderr.read(1 << 20)):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{Path(elf).name}: counting took over {timeout} s "
+                                       "under QEMU (a fault handler loops forever?)")
+                data = tail + chunk
+                cut = data.rfind(b"\n") + 1  # whole lines only
+                for match in marker.finditer(data, 0, cut):
+                    line = lines + data.count(b"\n", 0, match.start())
+                    if int(match.group(1), 16) == begin:
+                        start = line
+                    elif start is not None:
+                        segments.append(line - start)
+                        start = None
+                lines += data.count(b"\n", 0, cut)
+                tail = data[cut:]
+        finally:
+            process.kill()
+            process.wait()
+    if len(segments) < wanted:
+        raise RuntimeError(f"{Path(elf).name} ran {len(segments)} marked segments under QEMU, "
+                           f"{wanted} expected (setup + {inferences} inferences)")
+    return Counts(segments[0], tuple(segments[1:wanted]))
 
 
 @dataclass(frozen=True)
@@ -137,6 +233,61 @@ def compile_object_m4(source: Path) -> Path:
     return obj
 
 
+#: Output sections of cortex_m4.ld that occupy flash, RAM, or both (.data: its initial values).
+_FLASH_SECTIONS = {".isr_vector", ".text", ".ARM.extab", ".ARM.exidx", ".preinit_array",
+                   ".init_array", ".fini_array"}
+_LIBRARIES = re.compile(r"lib(c|m|g|gcc|stdc\+\+|supc\+\+|rdimon|nosys)(_nano)?\.a\b")
+
+
+def classify_object(path: str, model: tuple[str, ...] = ("model_data",)) -> str:
+    """Return the part of the image an input file belongs to (runtime libraries, TFLM, ...)."""
+    name = Path(path.split("(")[0]).name
+    stem = name.split(".")[0]
+    if _LIBRARIES.search(name):
+        return "runtime libraries"
+    if name.startswith("libtflm"):
+        return "TFLM"
+    if stem == "ec_kernels":
+        return "kernels"
+    if stem in model:
+        return "model"
+    if stem == "test_data":
+        return "test data"
+    return "application"
+
+
+def map_breakdown(map_file: Path, model: tuple[str, ...] = ("model_data",)) -> dict[str, dict]:
+    """Return {part: {"flash": bytes, "ram": bytes}} from a GNU ld link map (-Wl,-Map=...)."""
+    text = Path(map_file).read_text()
+    text = text[text.index("Linker script and memory map"):]
+    parts: dict[str, dict] = {}
+    output, pending = None, None
+    for line in text.splitlines():
+        head = re.match(r"^(\.[\w.]+)\s", line + " ")
+        if head and not line.startswith(" "):
+            output = head.group(1)
+            continue
+        if re.match(r"^ \.[\w.$]+$", line):  # a long input section name: figures on the next line
+            pending = line.strip()
+            continue
+        found = re.match(r"^ (?:(\.[\w.$]+)|COMMON)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$",
+                         line)
+        if not found or (found.group(1) is None and pending is None and "COMMON" not in line):
+            pending = None
+            continue
+        pending = None
+        size = int(found.group(3), 16)
+        in_flash = output in _FLASH_SECTIONS or output == ".data"
+        in_ram = output in (".data", ".bss")
+        if size == 0 or not (in_flash or in_ram):
+            continue
+        part = parts.setdefault(classify_object(found.group(4).strip(), model),
+                                {"flash": 0, "ram": 0})
+        part["flash"] += size if in_flash else 0
+        part["ram"] += size if in_ram else 0
+    return parts
+
+
 def stack_estimate(directory: Path, sources: list[str]) -> int:
     """Return a stack estimate from gcc's -fstack-usage: the caller's frame + its deepest callee.
 
@@ -153,11 +304,12 @@ def stack_estimate(directory: Path, sources: list[str]) -> int:
 
 
 def parse_outputs(stdout: str, count: int, size: int) -> np.ndarray:
-    """Parse the harness's printed int8 outputs into an (count, size) array."""
+    """Parse the harness's "sample N: outputs v0 v1 ..." lines into a (count, size) int8 array."""
     lines = stdout.strip().splitlines()
-    if not lines or lines[-1] != f"done {count}":
+    if not lines or not re.match(rf"done {count}\b", lines[-1]):
         raise RuntimeError(f"the test program did not finish (last line: {lines[-1:]})")
-    rows = [[int(v) for v in line.split()] for line in lines[:-1]]
+    rows = [[int(v) for v in m.group(1).split()] for m in
+            (re.match(r"sample \d+: outputs((?: -?\d+)+)", line) for line in lines) if m]
     out = np.array(rows, dtype=np.int64)
     if out.shape != (count, size):
         raise RuntimeError(f"expected {count} x {size} outputs, got {out.shape}")

@@ -1,0 +1,106 @@
+"""Does the generated TFLM firmware build, run and equal the TFLM Python runtime, everywhere?
+
+Three int8 models (the course's distilled student and two Keras models it never saw), built
+from the offline TFLM trees (../shared/third_party/ or $EDGECOURSE_TFLM_TREE /
+$EDGECOURSE_TFLM_CMSIS_NN_TREE): on the host and on the Cortex-M4 under QEMU with reference
+kernels, on the Cortex-M4 with CMSIS-NN kernels. The TFLM library is cached between builds
+(cold: minutes; cached: seconds), so the tests share one xdist worker.
+"""
+
+import numpy as np
+import pytest
+from firmware_models import (
+    course_images,
+    course_model,
+    depthwise_avgpool_model,
+    images,
+    maxpool_dense_model,
+)
+
+from edgecourse.deploy.firmware import verify_c, verify_tflm
+from edgecourse.deploy.firmware.report import format_table
+from edgecourse.deploy.firmware.tflm_build import build_project
+from edgecourse.deploy.firmware.tflm_tree import available_trees
+from edgecourse.deploy.runtimes import model_input
+
+TREES = available_trees()
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group("tflm_build"),
+    pytest.mark.skipif(set(TREES) != {"reference", "cmsis-nn"},
+                       reason="no TFLM trees: set EDGECOURSE_TFLM_TREE and "
+                              "EDGECOURSE_TFLM_CMSIS_NN_TREE, or add ../shared/third_party/"),
+]
+
+
+def _keras_samples(model: bytes, shape, seed: int) -> np.ndarray:
+    X = model_input(model, images(shape, 10, seed=seed))
+    X[0], X[1] = -128, 127  # the extremes of the int8 range too
+    return X
+
+
+MODELS = {
+    "course": lambda: (course_model(), model_input(course_model(), course_images(20))),
+    "depthwise_avgpool": lambda: (depthwise_avgpool_model(),
+                                  _keras_samples(depthwise_avgpool_model(), (10, 12, 2), 21)),
+    "maxpool_dense": lambda: (maxpool_dense_model(),
+                              _keras_samples(maxpool_dense_model(), (9, 9, 3), 22)),
+}
+_reports: dict = {}
+_folders: dict = {}
+
+
+def report(case: str, kernels: str, tmp_path_factory):
+    """Build, run and measure one model with one kernel variant (once per session)."""
+    if (case, kernels) not in _reports:
+        model, X = MODELS[case]()
+        _folders[case, kernels] = tmp_path_factory.mktemp(f"{case}-{kernels}")
+        _reports[case, kernels] = verify_tflm(model, X, case, kernels, host=True, qemu=True,
+                                              directory=_folders[case, kernels])
+    return _reports[case, kernels]
+
+
+@pytest.mark.parametrize("case", sorted(MODELS))
+def test_reference_kernels_equal_tflm_on_host_and_cortex_m4(case, tmp_path_factory):
+    r = report(case, "reference", tmp_path_factory)
+    np.testing.assert_array_equal(r.host, r.tflm)
+    np.testing.assert_array_equal(r.qemu, r.tflm)
+    assert len(np.unique(r.tflm, axis=0)) > 3, "samples too alike to test anything"
+
+
+@pytest.mark.parametrize("case", sorted(MODELS))
+def test_cmsis_nn_kernels_equal_tflm_on_cortex_m4(case, tmp_path_factory):
+    r = report(case, "cmsis-nn", tmp_path_factory)
+    assert r.host is None, "CMSIS-NN kernels are built for the Cortex-M4 only"
+    np.testing.assert_array_equal(r.qemu, r.tflm)
+
+
+@pytest.mark.parametrize("kernels", ["reference", "cmsis-nn"])
+def test_the_image_is_measured_from_the_link(kernels, tmp_path_factory):
+    r = report("course", kernels, tmp_path_factory)
+    parts = r.image.breakdown
+    assert {"runtime libraries", "TFLM", "model", "application", "test data"} <= set(parts)
+    assert len(course_model()) <= parts["model"]["flash"] < len(course_model()) + 64
+    assert parts["TFLM"]["flash"] > 20_000, "the interpreter's code is flash too"
+    listed = sum(p["flash"] for name, p in parts.items() if name != "test data")
+    assert 0 <= r.flash_bytes - listed < 512, "the map's parts add up to the image (+ fill)"
+    assert r.arena_bytes <= parts["application"]["ram"], "the tensor arena is static RAM"
+    assert 256 < r.stack_bytes < 16 * 1024
+    assert r.setup_instructions > 1_000, "AllocateTensors does real work"
+
+
+def test_cmsis_nn_is_faster_than_reference_and_generated_c_in_between(tmp_path_factory):
+    ref = report("course", "reference", tmp_path_factory)
+    cmsis = report("course", "cmsis-nn", tmp_path_factory)
+    model, X = MODELS["course"]()
+    c = verify_c(model, X[:2], "course", host=False, directory=tmp_path_factory.mktemp("c"))
+    print("\n" + format_table([c, ref, cmsis]))
+    assert cmsis.instructions < c.instructions < ref.instructions
+    assert c.flash_bytes < ref.flash_bytes and c.ram_bytes < ref.ram_bytes
+
+
+def test_the_library_is_cached_between_builds(tmp_path_factory):
+    report("maxpool_dense", "reference", tmp_path_factory)  # builds (or reuses) the library
+    build = build_project(_folders["maxpool_dense", "reference"], TREES["reference"], "host")
+    assert build.library_cached and build.library.is_file()
+    assert build.seconds < 60, f"a cached build took {build.seconds:.0f} s"
