@@ -133,42 +133,58 @@ def format_rows(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def _firmware_row(step: str, report, accuracy: float, params: int, payload: int) -> Row:
+    """Return a ledger row of one route's firmware, as measured on the Cortex-M4."""
+    return Row(step, "firmware", round(accuracy, 2), params, payload, report.flash_bytes,
+               f"whole image; RAM {report.ram_bytes} B (arena {report.arena_bytes}, stack "
+               f"{report.stack_bytes}); setup {report.setup_instructions:,} and "
+               f"{report.instructions:,} instructions per inference; equal to TFLM on "
+               f"{len(report.tflm)} images")
+
+
 def firmware_rows(model_bytes: bytes, params: int,
                   images: int = FIRMWARE_IMAGES) -> tuple[list[Row], dict]:
-    """Deploy the int8 model both ways (generated C on the Cortex-M4, TFLM); measure both.
+    """Deploy the int8 model as generated C and as TFLM firmware (reference and CMSIS-NN).
 
-    ``params`` is the count of the net the model came from (the .tflite's constants also hold
-    RESHAPE's 2-element shape, which is no parameter).
+    Each is built for the Cortex-M4, run under QEMU on the test images, compared with the TFLM
+    Python runtime, and measured by the same toolchain. ``params`` is the count of the net the
+    model came from (the .tflite's constants also hold RESHAPE's 2-element shape).
     """
-    from edgecourse.deploy.firmware.verify import verify_c
+    from edgecourse.deploy.firmware.tflm_tree import available_trees
+    from edgecourse.deploy.firmware.verify import verify_c, verify_tflm
     from edgecourse.deploy.runtimes import model_input
     from edgecourse.deploy.tflite_model import load_tflite
-    from edgecourse.deploy.tflm import measure_arena
 
     model = load_tflite(model_bytes)
     test = load_digits_split().test
     X = model_input(model, test.X[:images])
-    report = verify_c(model, X, name="course_student", qemu=True, count=True)
-    if report.host_matches != 1.0 or report.qemu_matches != 1.0:
-        raise RuntimeError(f"generated C differs from TFLM: host {report.host_matches:.1%}, "
-                           f"QEMU {report.qemu_matches:.1%} of {images} images equal")
-    arena = measure_arena(model)
-    accuracy = float(100.0 * np.mean(report.tflm.argmax(1) == test.y.numpy()[:images]))
+    reports = [verify_c(model, X, name="course_student", qemu=True, count=True)]
+    trees = available_trees()
+    reports += [verify_tflm(model, X, "course_student", kernels, host=kernels == "reference")
+                for kernels in trees]
+    for report in reports:
+        matches = [m for m in (report.host_matches, report.qemu_matches) if m == m]
+        if any(m != 1.0 for m in matches):
+            raise RuntimeError(f"{report.route} differs from TFLM: host {report.host_matches:.1%},"
+                               f" QEMU {report.qemu_matches:.1%} of {images} images equal")
+    accuracy = float(100.0 * np.mean(reports[0].tflm.argmax(1) == test.y.numpy()[:images]))
     payload = payload_bytes(model_bytes)
-    rows = [
-        Row("generated C, Cortex-M4 flash", "firmware", round(accuracy, 2), params, payload,
-            report.flash_bytes, f"RAM {report.ram_bytes} B (arena {report.arena_bytes} + stack "
-            f"{report.stack_bytes}); equal to TFLM on {images} images, host and QEMU"),
-        Row("TFLM interpreter (.tflite + arena)", "firmware", round(accuracy, 2), params, payload,
-            len(model_bytes), f"arena {arena.arena_bytes} B measured; interpreter code not counted"),
-    ]
+    steps = {"generated C": "generated C, Cortex-M4 image", "TFLM reference": "TFLM reference, "
+             "Cortex-M4 image", "TFLM cmsis-nn": "TFLM + CMSIS-NN, Cortex-M4 image"}
+    rows = [_firmware_row(steps[r.route], r, accuracy, params, payload) for r in reports]
+    by_route = {r.route: r for r in reports}
+    c, ref = by_route["generated C"], by_route.get("TFLM reference")
+    cmsis = by_route.get("TFLM cmsis-nn")
     speed = {
-        "c_instructions_per_inference": report.instructions,
-        "tflm_instructions_per_inference": None,
-        "ratio": None,
-        "why_no_tflm_figure": "TFLM's C++ library is on no registry this machine reaches, so no "
-                              "TFLM firmware can be linked for the Cortex-M4 and counted under QEMU",
+        "c_instructions_per_inference": c.instructions,
+        "tflm_instructions_per_inference": ref.instructions if ref else None,
+        "tflm_cmsis_nn_instructions_per_inference": cmsis.instructions if cmsis else None,
+        "ratio": ref.instructions / c.instructions if ref else None,
+        "routes": {r.route: r.row() for r in reports},
     }
+    if ref is None:
+        speed["why_no_tflm_figure"] = ("no TFLM tree found: set EDGECOURSE_TFLM_TREE or add "
+                                       "../shared/third_party/tflm")
     return rows, speed
 
 

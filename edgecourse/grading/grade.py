@@ -268,9 +268,12 @@ def _fallback_feedback(course_dir: Path, lesson: str, student: str, notes: list[
                       f"<p>Score: 0</p><ul>{items}</ul></body></html>")
 
 
-def report(course: Course, plan: Plan, results: dict[str, StudentResult], *, seconds: float,
+def report(course: Course, plan: Plan, results: dict[str, StudentResult], *, started: float,
            workers: str, csv_path: Path | None = None) -> ClassReport:
-    """Generate feedback for who was graded now, write the CSV, return the class report."""
+    """Generate feedback for who was graded now, write the CSV, return the class report.
+
+    ``started`` is the ``time.monotonic()`` at which grading began.
+    """
     lesson = plan.lesson
     graded_now = [s for s in plan.students if results[s].status != "failed"]
     if graded_now:
@@ -286,7 +289,8 @@ def report(course: Course, plan: Plan, results: dict[str, StudentResult], *, sec
     isolation = (f"Landlock ABI {abi}: kernels read only Python and write only their folder"
                  if abi else "none: kernels can read and write what this user can (see README)")
     return ClassReport(lesson, [results[s] for s in sorted(results)], csv_file,
-                       course.course_dir / "feedback", seconds, workers, isolation)
+                       course.course_dir / "feedback", time.monotonic() - started, workers,
+                       isolation)
 
 
 def grade_class(course: Course, lesson: str, *, executor: Executor | None = None,
@@ -309,6 +313,6 @@ def grade_class(course: Course, lesson: str, *, executor: Executor | None = None
         results[graded.student] = merge(course, lesson, graded)
         bar.update()
     bar.close()
-    return report(course, the_plan, results, seconds=time.monotonic() - start,
-                  workers=executor.description, csv_path=csv_path)
+    return report(course, the_plan, results, started=start, workers=executor.description,
+                  csv_path=csv_path)
 

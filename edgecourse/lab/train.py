@@ -26,12 +26,14 @@ def check_net(net: nn.Module, what: str = "net") -> nn.Module:
 @contextlib.contextmanager
 def eval_mode(net: nn.Module) -> Iterator[nn.Module]:
     """Put ``net`` in eval mode for a ``with`` block; restore its previous mode, even on error."""
-    was_training = check_net(net).training
+    # Each submodule's own mode: a net may train with some layers (e.g. batch norm) frozen in eval.
+    modes = [(module, module.training) for module in check_net(net).modules()]
     net.eval()
     try:
         yield net
     finally:
-        net.train(was_training)
+        for module, training in modes:
+            module.training = training
 
 
 def progress_disabled(progress: bool = True) -> bool:

@@ -10,7 +10,6 @@ from firmware_models import depthwise_avgpool_model, float_model, images
 from edgecourse.cli import main as cli
 from edgecourse.deploy.firmware import generate_tflm, resolver_method, write_project
 from edgecourse.deploy.firmware.commands import parse_bytes
-from edgecourse.deploy.firmware.toolchain import require_tool
 from edgecourse.deploy.firmware.tflm_tree import (
     RESOLVER_HEADER,
     available_trees,
@@ -18,6 +17,7 @@ from edgecourse.deploy.firmware.tflm_tree import (
     registrations,
     select_sources,
 )
+from edgecourse.deploy.firmware.toolchain import require_tool
 from edgecourse.deploy.runtimes import model_input, run_tflm
 from edgecourse.deploy.tflm import measure_arena
 

@@ -17,6 +17,7 @@ from firmware_models import (
     maxpool_dense_model,
 )
 
+from edgecourse.cli import main as cli
 from edgecourse.deploy.firmware import verify_c, verify_tflm
 from edgecourse.deploy.firmware.report import format_table
 from edgecourse.deploy.firmware.tflm_build import build_project
@@ -104,3 +105,16 @@ def test_the_library_is_cached_between_builds(tmp_path_factory):
     build = build_project(_folders["maxpool_dense", "reference"], TREES["reference"], "host")
     assert build.library_cached and build.library.is_file()
     assert build.seconds < 60, f"a cached build took {build.seconds:.0f} s"
+
+
+@pytest.mark.parametrize("target, kernels, run", [("tflm", "reference", "host"),
+                                                   ("tflm", "cmsis-nn", "qemu"),
+                                                   ("c", "reference", "qemu")])
+def test_cli_builds_runs_and_prints_one_table(target, kernels, run, tmp_path, capsys):
+    path = tmp_path / "maxpool_dense.tflite"
+    path.write_bytes(maxpool_dense_model())
+    assert cli(["firmware", str(path), "-o", str(tmp_path / "fw"), "--target", target,
+                "--kernels", kernels, "--build", "--run", run, "--samples", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and "instr/inference" in lines[0]
+    assert " 100%" in lines[1] and (run == "host" or "," in lines[1].split("100%")[-1])

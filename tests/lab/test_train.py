@@ -24,6 +24,15 @@ def test_eval_mode_restores_the_previous_mode(training):
     assert all(m.training == training for m in net.modules())
 
 
+def test_eval_mode_restores_mixed_modes():
+    """Does a layer frozen in eval mode inside a training net stay frozen afterwards?"""
+    net = dropout_net().train()
+    net[2].eval()
+    with eval_mode(net):
+        assert not any(m.training for m in net.modules())
+    assert net.training and net[1].training and not net[2].training and not net[2][0].training
+
+
 def test_eval_mode_restores_the_mode_on_error():
     """Does an exception inside the block still give the net its training mode back?"""
     net = dropout_net().train()

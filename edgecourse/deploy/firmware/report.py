@@ -115,7 +115,7 @@ def format_table(reports: list[FirmwareReport]) -> str:
               for v in row.values()] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                       for i, (c, w) in enumerate(zip(columns, widths)))]
+                       for i, (c, w) in enumerate(zip(columns, widths, strict=True)))]
     lines += ["  ".join(v.ljust(w) if i == 0 else v.rjust(w)
-                        for i, (v, w) in enumerate(zip(r, widths))) for r in cells]
+                        for i, (v, w) in enumerate(zip(r, widths, strict=True))) for r in cells]
     return "\n".join(lines)

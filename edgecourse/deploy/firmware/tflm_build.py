@@ -42,12 +42,19 @@ def library_key(tree: Path, target: str) -> str:
     """Return the cache key of a TFLM library build: tree contents, target, compiler, flags."""
     compiler = toolchain.require_tool(TARGETS[target][1])
     digest = hashlib.sha256()
-    for part in (tree_digest(tree), target, _compiler_version(compiler),
-                 (TEMPLATES / "tflm" / "Makefile.j2").read_text(),
+    for part in (tree_digest(tree), target, _compiler_version(compiler), _flag_lines(),
                  repr((toolchain.OPT, toolchain.M4_ARCH, toolchain.TFLM_CXXFLAGS,
                        toolchain.TFLM_DEFINES, toolchain.CMSIS_NN_DEFINES))):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def _flag_lines() -> str:
+    """Return the Makefile template's lines that set the library's flags (part of the key)."""
+    text = (TEMPLATES / "tflm" / "Makefile.j2").read_text()
+    return "\n".join(line for line in text.splitlines()
+                     if re.search(r"^(ARCH|OPT|DEFINES|INCLUDES|CXXFLAGS|CFLAGS) [:+?]?=|-c \$<",
+                                  line.strip()) and "WARNINGS" not in line)
 
 
 @contextmanager

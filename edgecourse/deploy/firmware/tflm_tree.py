@@ -4,7 +4,8 @@ TFLM's whole library takes 10-15 minutes to compile on 2 cores; a model needs it
 interpreter, allocator, planner, flatbuffer parsing) plus the kernels of its ops. The kernel of
 an op is the file that defines the ``Register_...()`` function the op resolver calls; its
 helpers are the ``*_common.cc`` and helper files of the kernel headers it includes; a CMSIS-NN
-kernel adds the ``arm_*`` functions of the CMSIS-NN library it calls, and theirs.
+kernel adds the files that define the ``arm_*`` functions of the CMSIS-NN library it calls, and
+theirs.
 """
 
 from __future__ import annotations
@@ -157,14 +158,25 @@ def _kernel_closure(root: Path, start: list[str]) -> set[str]:
     return chosen
 
 
+@cache
+def _cmsis_nn_definitions(path: Path) -> dict[str, str]:
+    """Return {arm_ function: the CMSIS-NN library file that defines it}."""
+    root = Path(path)
+    found: dict[str, str] = {}
+    for file in sorted((root / CMSIS_NN_SOURCE).rglob("*.c")):
+        for name in re.findall(r"^\w+[\s*]+(arm_\w+)\s*\(", _read(file), re.M):
+            found.setdefault(name, str(file.relative_to(root)))
+    return found
+
+
 def _cmsis_nn_closure(root: Path, kernels: set[str]) -> set[str]:
-    """Return the CMSIS-NN library files the kernels call (arm_NAME lives in arm_NAME.c)."""
-    by_name = {f.stem: str(f.relative_to(root)) for f in (root / CMSIS_NN_SOURCE).rglob("*.c")}
+    """Return the CMSIS-NN library files the kernels call, and the files those call."""
+    defined = _cmsis_nn_definitions(root)
     chosen: set[str] = set()
     queue = [root / k for k in kernels if "/cmsis_nn/" in k]
     while queue:
         for name in set(re.findall(r"\b(arm_\w+)\s*\(", _read(queue.pop()))):
-            rel = by_name.get(name)
+            rel = defined.get(name)
             if rel and rel not in chosen:
                 chosen.add(rel)
                 queue.append(root / rel)

@@ -27,7 +27,7 @@ OPT = "-O2"
 M4_ARCH = ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16")
 HOST_CFLAGS = ("-std=c99", OPT, "-Wall", "-Wextra", "-Werror")
 M4_CFLAGS = (*HOST_CFLAGS, *M4_ARCH, "-ffunction-sections", "-fdata-sections")
-M4_LDFLAGS = ("--specs=rdimon.specs", "-nostartfiles", "-Wl,--gc-sections")
+M4_LDFLAGS = ("--specs=nano.specs", "--specs=rdimon.specs", "-nostartfiles", "-Wl,--gc-sections")
 #: TFLM's library flags (third_party/README.md), rendered into the generated Makefile.
 TFLM_CXXFLAGS = ("-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics")
 TFLM_DEFINES = ("-DTF_LITE_STATIC_MEMORY",)
@@ -256,35 +256,49 @@ def classify_object(path: str, model: tuple[str, ...] = ("model_data",)) -> str:
     return "application"
 
 
-def map_breakdown(map_file: Path, model: tuple[str, ...] = ("model_data",)) -> dict[str, dict]:
-    """Return {part: {"flash": bytes, "ram": bytes}} from a GNU ld link map (-Wl,-Map=...)."""
+def _map_entries(map_file: Path) -> list[tuple[str, int, int, str]]:
+    """Return (output section, address, size, input file) of every input section in a map."""
     text = Path(map_file).read_text()
     text = text[text.index("Linker script and memory map"):]
-    parts: dict[str, dict] = {}
-    output, pending = None, None
+    entries, output, pending = [], None, False
     for line in text.splitlines():
         head = re.match(r"^(\.[\w.]+)\s", line + " ")
         if head and not line.startswith(" "):
             output = head.group(1)
             continue
         if re.match(r"^ \.[\w.$]+$", line):  # a long input section name: figures on the next line
-            pending = line.strip()
+            pending = True
             continue
-        found = re.match(r"^ (?:(\.[\w.$]+)|COMMON)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$",
-                         line)
-        if not found or (found.group(1) is None and pending is None and "COMMON" not in line):
-            pending = None
-            continue
-        pending = None
-        size = int(found.group(3), 16)
+        found = re.match(r"^ (\.[\w.$]+|COMMON)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$", line)
+        if found and (found.group(1) or pending):
+            entries.append((output, int(found.group(2), 16), int(found.group(3), 16),
+                            found.group(4).strip()))
+        pending = False
+    return entries
+
+
+def map_breakdown(map_file: Path, model: tuple[str, ...] = ("model_data",)) -> dict[str, dict]:
+    """Return {part: {"flash": bytes, "ram": bytes}} from a GNU ld link map (-Wl,-Map=...).
+
+    Merged string sections are listed at one address with their sizes before merging: bytes
+    already counted are not counted again.
+    """
+    parts: dict[str, dict] = {}
+    entries = sorted(_map_entries(map_file), key=lambda e: (e[0] or "", e[1], -e[2]))
+    covered: dict[str, int] = {}
+    for i, (output, address, size, source) in enumerate(entries):
         in_flash = output in _FLASH_SECTIONS or output == ".data"
         in_ram = output in (".data", ".bss")
-        if size == 0 or not (in_flash or in_ram):
+        # A section ends where the next one starts, whatever size it had before merging.
+        following = [a for o, a, _, _ in entries[i + 1:i + 64] if o == output and a > address]
+        end = min([address + size, *following[:1]])
+        new = end - max(address, covered.get(output, 0))
+        if new <= 0 or not (in_flash or in_ram):
             continue
-        part = parts.setdefault(classify_object(found.group(4).strip(), model),
-                                {"flash": 0, "ram": 0})
-        part["flash"] += size if in_flash else 0
-        part["ram"] += size if in_ram else 0
+        covered[output] = end
+        part = parts.setdefault(classify_object(source, model), {"flash": 0, "ram": 0})
+        part["flash"] += new if in_flash else 0
+        part["ram"] += new if in_ram else 0
     return parts
 
 
