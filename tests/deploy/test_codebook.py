@@ -66,7 +66,7 @@ def test_codebook_c_equals_tflm_on_host_and_cortex_m4(models):
     require_tool("qemu-system-arm")
     dense, shared, digits = models
     X = model_input(shared, digits.test.X)
-    report = verify_c(shared, X, "shared", codebook=True, count=False)
+    report = verify_c(shared, X, "shared", count=False, codebook=True)
     assert report.host_matches == 1.0 and report.qemu_matches == 1.0
     dense_report = verify_c(shared, X[:4], "dense", count=False)
     assert report.flash_bytes < dense_report.flash_bytes

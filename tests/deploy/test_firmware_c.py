@@ -69,7 +69,7 @@ def test_generated_sources_are_static_and_const(tmp_path):
     assert "static const int8_t g_op0_filter" in source
     assert "static int32_t g_arena_words" in source
     write_project(files, tmp_path / "dw")
-    tc._run(["gcc", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-c", "dw.c",
+    tc.run_tool(["gcc", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-c", "dw.c",
              "ec_kernels.c"], tmp_path / "dw")
 
 

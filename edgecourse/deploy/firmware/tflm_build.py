@@ -85,7 +85,7 @@ def build_project(project: Path, tree: Path, target: str = "host",
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
     project, tree = Path(project).resolve(), check_tree(tree)
-    make = [toolchain.require_tool(tool) for tool in TARGETS[target]][0]
+    make, *_ = [toolchain.require_tool(tool) for tool in TARGETS[target]]  # all, or one error
     makefile = (project / "Makefile").read_text()
     lib_id = re.search(r"libtflm-(\w+)\.a", makefile)
     if lib_id is None:
@@ -98,8 +98,8 @@ def build_project(project: Path, tree: Path, target: str = "host",
     start = time.perf_counter()
     with _locked(library_dir / ".lock"):
         cached = library.is_file()
-        toolchain._run([*command, "lib"], project, timeout=1800)
-    toolchain._run([*command, "all"], project)
+        toolchain.run_tool([*command, "lib"], project, timeout=1800)
+    toolchain.run_tool([*command, "all"], project)
     suffix = ".elf" if target == "cortex-m4" else ""
     build_dir = project / "build" / target
     return Build(build_dir / f"{name}{suffix}", library, cached, time.perf_counter() - start,

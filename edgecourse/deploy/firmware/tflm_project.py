@@ -1,8 +1,11 @@
 """The TinyML-interpreter route as firmware: TFLM sources for any int8 ``.tflite``.
 
 The model becomes a C array in the style of TFLM's ``generate_cc_arrays.py``, the op resolver
-registers exactly the model's ops (a ``MicroMutableOpResolver<N>`` costs flash per op), and the
-tensor arena is the size measured in the real TFLM runtime plus a stated margin.
+registers exactly the model's ops (a ``MicroMutableOpResolver<N>`` costs flash per op), the
+tensor arena is the size measured in the real TFLM runtime plus a stated margin, and ``main.cc``
+runs test inputs whose expected outputs come from the TFLM Python runtime. The Makefile builds
+against a TFLM tree (``create_tflm_tree.py``) for the host or a Cortex-M4F, compiling only the
+TFLM sources the model needs (:mod:`edgecourse.deploy.firmware.tflm_tree`).
 """
 
 from __future__ import annotations

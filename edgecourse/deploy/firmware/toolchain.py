@@ -44,7 +44,8 @@ BENCH_FILES = ("ec_bench.h", "ec_bench.c")
 _PACKAGES = {"gcc": "gcc", "g++": "g++", "make": "make",
              "arm-none-eabi-gcc": "gcc-arm-none-eabi", "arm-none-eabi-g++": "gcc-arm-none-eabi",
              "arm-none-eabi-size": "binutils-arm-none-eabi",
-             "arm-none-eabi-nm": "binutils-arm-none-eabi", "qemu-system-arm": "qemu-system-arm"}
+             "arm-none-eabi-nm": "binutils-arm-none-eabi",
+             "arm-none-eabi-strip": "binutils-arm-none-eabi", "qemu-system-arm": "qemu-system-arm"}
 
 
 def require_tool(name: str) -> str:
@@ -57,7 +58,8 @@ def require_tool(name: str) -> str:
     return path
 
 
-def _run(command: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_tool(command: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run a build tool; raise RuntimeError with the end of its output if it fails."""
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise RuntimeError(f"{Path(command[0]).name} failed (exit {result.returncode}):\n"
@@ -80,7 +82,7 @@ def build_host(directory: Path, output: str = "model_host") -> Path:
     directory = Path(directory)
     for name, text in runtime_files(cortex_m4=False).items():
         (directory / name).write_text(text)
-    _run([require_tool("gcc"), *HOST_CFLAGS, "-o", output, *_c_sources(directory)], directory)
+    run_tool([require_tool("gcc"), *HOST_CFLAGS, "-o", output, *_c_sources(directory)], directory)
     return directory / output
 
 
@@ -93,9 +95,9 @@ def build_cortex_m4(directory: Path, output: str = "model_m4.elf") -> Path:
     objects = []
     for source in ["startup_cm4.c", *_c_sources(directory)]:
         objects.append(f"{Path(source).stem}.o")
-        _run([gcc, *M4_CFLAGS, "-fstack-usage", "-c", source, "-o", objects[-1]], directory)
+        run_tool([gcc, *M4_CFLAGS, "-c", source, "-o", objects[-1]], directory)
     map_file = Path(output).with_suffix(".map").name
-    _run([gcc, *M4_ARCH, *M4_LDFLAGS, "-T", "cortex_m4.ld", f"-Wl,-Map={map_file}", "-o",
+    run_tool([gcc, *M4_ARCH, *M4_LDFLAGS, "-T", "cortex_m4.ld", f"-Wl,-Map={map_file}", "-o",
           output, *objects], directory)
     return directory / output
 
@@ -139,7 +141,7 @@ def run_qemu(elf: Path, timeout: float = 300) -> Run:
 
 def symbol_address(elf: Path, name: str) -> int:
     """Return the address of a function in an ELF (Thumb bit cleared)."""
-    out = _run([require_tool("arm-none-eabi-nm"), str(elf)], Path(elf).parent).stdout
+    out = run_tool([require_tool("arm-none-eabi-nm"), str(elf)], Path(elf).parent).stdout
     found = re.search(rf"^([0-9a-f]+) [Tt] {re.escape(name)}$", out, re.M)
     if found is None:
         raise RuntimeError(f"{Path(elf).name} has no function {name}: link ec_bench.c and "
@@ -170,8 +172,11 @@ def count_instructions(elf: Path, inferences: int = 1, timeout: float = 600) -> 
     segments: list[int] = []
     lines, start, tail = 0, None, b""
     deadline = time.monotonic() + timeout
+    # QEMU looks up a symbol name for every logged instruction: a stripped copy logs faster.
+    stripped = Path(elf).with_suffix(".stripped.elf")
+    run_tool([require_tool("arm-none-eabi-strip"), "-o", str(stripped), str(elf)], Path(elf).parent)
     with subprocess.Popen([qemu, *QEMU_MACHINE, "-singlestep", "-d", "exec,nochain",
-                           "-D", "/dev/stderr", "-kernel", str(Path(elf).resolve())],
+                           "-D", "/dev/stderr", "-kernel", str(stripped.resolve())],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
         try:
             while len(segments) < wanted and (chunk := process.stderr.read(1 << 20)):
@@ -219,7 +224,7 @@ class SizeReport:
 
 def size_of(path: Path) -> SizeReport:
     """Return text/data/bss of an ELF or object file from arm-none-eabi-size."""
-    out = _run([require_tool("arm-none-eabi-size"), "-B", str(path)], Path(path).parent).stdout
+    out = run_tool([require_tool("arm-none-eabi-size"), "-B", str(path)], Path(path).parent).stdout
     text, data, bss = (int(v) for v in out.strip().splitlines()[-1].split()[:3])
     return SizeReport(text, data, bss)
 
@@ -228,8 +233,8 @@ def compile_object_m4(source: Path) -> Path:
     """Compile one C file for the Cortex-M4 into an object (its own flash/RAM share)."""
     source = Path(source)
     obj = source.with_suffix(".o")
-    _run([require_tool("arm-none-eabi-gcc"), *M4_CFLAGS, "-fstack-usage", "-c", source.name,
-          "-o", obj.name], source.parent)
+    run_tool([require_tool("arm-none-eabi-gcc"), *M4_CFLAGS, "-c", source.name, "-o", obj.name],
+             source.parent)
     return obj
 
 
@@ -302,21 +307,6 @@ def map_breakdown(map_file: Path, model: tuple[str, ...] = ("model_data",)) -> d
     return parts
 
 
-def stack_estimate(directory: Path, sources: list[str]) -> int:
-    """Return a stack estimate from gcc's -fstack-usage: the caller's frame + its deepest callee.
-
-    The generated program is one level deep (invoke -> kernel -> helpers), so the estimate is
-    the sum of the largest frame of each file: an upper bound, not a measurement.
-    """
-    total = 0
-    for source in sources:
-        su = Path(directory) / (Path(source).stem + ".su")
-        frames = [int(m.group(1)) for m in re.finditer(r"\t(\d+)\t", su.read_text())] \
-            if su.is_file() else [0]
-        total += max(frames, default=0)
-    return total
-
-
 def parse_outputs(stdout: str, count: int, size: int) -> np.ndarray:
     """Parse the harness's "sample N: outputs v0 v1 ..." lines into a (count, size) int8 array."""
     lines = stdout.strip().splitlines()
@@ -335,6 +325,6 @@ def build_shared(source: str, directory: Path, name: str = "kernel") -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{name}.c").write_text(source)
-    _run([require_tool("gcc"), *HOST_CFLAGS, "-shared", "-fPIC", "-o", f"lib{name}.so",
+    run_tool([require_tool("gcc"), *HOST_CFLAGS, "-shared", "-fPIC", "-o", f"lib{name}.so",
           f"{name}.c"], directory)
     return directory / f"lib{name}.so"

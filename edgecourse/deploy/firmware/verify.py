@@ -47,8 +47,12 @@ def _outputs(run: toolchain.Run, count: int, size: int, where: str) -> np.ndarra
 
 
 def verify_c(model, X: np.ndarray, name: str = "model", host: bool = True, qemu: bool = True,
-             count: bool = True, directory: Path | None = None) -> FirmwareReport:
-    """Generate C for the model into ``directory``, run it on int8 inputs X, compare with TFLM."""
+             count: bool = True, directory: Path | None = None,
+             codebook: bool = False) -> FirmwareReport:
+    """Generate C for the model into ``directory``, run it on int8 inputs X, compare with TFLM.
+
+    ``codebook=True`` stores weight-shared layers as packed indices plus codebooks (lesson 06).
+    """
     from edgecourse.deploy.runtimes import run_tflm
 
     parsed = as_model(model)
@@ -58,7 +62,7 @@ def verify_c(model, X: np.ndarray, name: str = "model", host: bool = True, qemu:
     start = time.perf_counter()
     host_out, qemu_out, image, counts = None, None, None, None
     with _project_dir(directory) as folder:
-        files = {**generate_c(parsed, name), **generate_harness(prefix, X.reshape(len(X), -1))}
+        files = {**generate_c(parsed, name, codebook), **generate_harness(prefix, X.reshape(len(X), -1))}
         directory = write_project(files, Path(folder))
         if host:
             host_out = _outputs(toolchain.run_host(toolchain.build_host(directory)), len(X),
@@ -75,15 +79,17 @@ def verify_c(model, X: np.ndarray, name: str = "model", host: bool = True, qemu:
 
 def verify_tflm(model, X: np.ndarray, name: str = "model", kernels: str = "reference",
                 host: bool = True, qemu: bool = True, count: bool = True,
-                directory: Path | None = None, tree: Path | None = None) -> FirmwareReport:
+                directory: Path | None = None, tree: Path | None = None,
+                measured_arena_bytes: int | None = None) -> FirmwareReport:
     """Generate the TFLM project into ``directory``, build and run it, compare with TFLM.
 
-    CMSIS-NN kernels are Cortex-M kernels: with ``kernels="cmsis-nn"`` only QEMU runs.
+    CMSIS-NN kernels are Cortex-M kernels: with ``kernels="cmsis-nn"`` only QEMU runs. The
+    arena is measured in the TFLM runtime unless ``measured_arena_bytes`` is given.
     """
     parsed = as_model(model)
     X = _samples(parsed, X)
     tree = find_tree(kernels, tree)
-    project = generate_tflm(parsed, name, X=X)
+    project = generate_tflm(parsed, name, measured_arena_bytes, X=X)
     tflm = project.test_outputs
     host_out, qemu_out, image, counts = None, None, None, None
     start = time.perf_counter()
