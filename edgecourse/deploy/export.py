@@ -15,6 +15,7 @@ from torch import nn
 
 from edgecourse.deploy.runtimes import to_nhwc
 from edgecourse.lab.backend import tf as _tf
+from edgecourse.lab.train import eval_mode
 
 MODES = ("int8", "float16", "float32")
 DEFAULT_INPUT_SHAPE = (1, 8, 8)  # (C, H, W) of the course's digits
@@ -134,11 +135,8 @@ def to_keras(net: nn.Module, input_shape: tuple[int, int, int] = DEFAULT_INPUT_S
 def _check_agreement(net: nn.Module, model, input_shape: tuple[int, int, int]) -> None:
     """Raise if the Keras model's logits differ from ``net``'s (forward is not its layer order)."""
     X = torch.from_numpy(np.random.default_rng(0).random((1, *input_shape), dtype=np.float32))
-    was_training = net.training
-    net.eval()
-    with torch.no_grad():
+    with eval_mode(net), torch.no_grad():
         expected = net(X).numpy()
-    net.train(was_training)
     got = np.asarray(model(to_nhwc(X, model.input.shape[1:]), training=False))
     if got.shape != expected.shape or not np.allclose(got, expected, atol=AGREEMENT_ATOL, rtol=1e-4):
         raise ValueError(

@@ -12,7 +12,8 @@ from edgecourse.lab.data import load_digits_split
 from edgecourse.lab.distillation import distillation_loss_fn
 from edgecourse.lab.models import COURSE_WIDTH, STUDENT_WIDTH, TEACHER_WIDTH, DigitsCNN, digits_cnn
 from edgecourse.lab.seeding import check_seed, set_seed
-from edgecourse.lab.train import fit
+from edgecourse.lab.train import evaluate, fit
+from edgecourse.lab.weight_sharing import cluster_net, finetune_centroids, sensitivity_scan
 
 EPOCHS = 20
 # Hinton et al.'s usual setting, fixed before lesson 03's sweep. There, with 10 images per digit,
@@ -20,6 +21,11 @@ EPOCHS = 20
 # students are within a point of hard-label ones. Kept at 4: lessons 04 and 05 use this model.
 DISTILL_T = 4.0
 DISTILL_ALPHA = 0.9
+# Lesson 06: flash for the student's conv/linear weights as packed indices + int8 codebooks (a
+# third of its 3,592 int8 weight bytes), and the epochs of centroid fine-tuning.
+SHARED_BUDGET_BYTES = 1_200
+SHARED_BITS_OPTIONS = (1, 2, 3, 4)
+SHARED_FINETUNE_EPOCHS = 5
 
 
 @lru_cache(maxsize=8)
@@ -59,3 +65,29 @@ def distilled_student(seed: int = 0) -> DigitsCNN:
     """
     check_seed(seed)
     return copy.deepcopy(_distilled(seed, EPOCHS, DISTILL_T, DISTILL_ALPHA))
+
+
+def shared_plan(seed: int = 0) -> dict[str, int]:
+    """Return lesson 06's bits per layer: the least-loss plan within SHARED_BUDGET_BYTES.
+
+    The losses come from a sensitivity scan of ``distilled_student(seed)`` on the validation
+    split (each layer clustered alone).
+    """
+    from edgecourse.lab.codebooks import choose_bits
+
+    net = distilled_student(seed)
+    val = load_digits_split().val
+    base = evaluate(net, val)
+    scan = sensitivity_scan(net, val, SHARED_BITS_OPTIONS)
+    loss = {name: {bits: base - acc for bits, acc in row.items()} for name, row in scan.items()}
+    counts = {name: net.get_submodule(name).weight.numel() for name in scan}
+    return choose_bits(loss, counts, SHARED_BUDGET_BYTES)
+
+
+def shared_student(seed: int = 0) -> DigitsCNN:
+    """Return lesson 06's weight-shared student: ``shared_plan`` clustered, centroids fine-tuned."""
+    net = distilled_student(seed)
+    clusters = cluster_net(net, shared_plan(seed))
+    finetune_centroids(net, clusters, load_digits_split().train, epochs=SHARED_FINETUNE_EPOCHS,
+                       seed=seed)
+    return net

@@ -229,3 +229,17 @@ def test_cli_build_errors_are_one_line(tmp_path, capsys, monkeypatch):
                 "--run", "qemu"]) == 2
     err = capsys.readouterr().err
     assert "apt-get install" in err and len(err.strip().splitlines()) == 1
+
+
+@needs_tree
+def test_without_a_tree_at_hand_the_makefile_compiles_the_whole_library(project, tmp_path):
+    files = generate_tflm(depthwise_avgpool_model(), "dw", measured_arena_bytes=4096,
+                          sources=[]).files
+    assert "every library source is compiled" in files["Makefile"]
+    write_project(files, tmp_path / "fw")
+    tree = TREES["reference"]
+    done = subprocess.run([require_tool("make"), "-n", "lib", f"TFLM_TREE={tree}"],
+                          cwd=tmp_path / "fw", capture_output=True, text=True, check=True)
+    compiled = set(re.findall(rf"-c {re.escape(str(tree))}/(\S+)", done.stdout))
+    assert set(select_sources(tree, project.ops)) < compiled and len(compiled) > 120
+    assert not any("test" in name for name in compiled)

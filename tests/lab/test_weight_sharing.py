@@ -73,3 +73,17 @@ def test_linear_quantization_and_scan_do_not_touch_the_network():
     assert set(scan) == set(shared_layers(net)) and all(set(r) == {1, 4} for r in scan.values())
     for key, value in net.state_dict().items():
         torch.testing.assert_close(value, original[key])
+
+
+def test_shared_student_recipe_meets_its_budget():
+    """Does lesson 06's recipe give a plan within its budget, each layer at its planned bits?"""
+    from edgecourse.lab import recipes
+    from edgecourse.lab.codebooks import codebook_bytes
+
+    plan = recipes.shared_plan()
+    net = recipes.shared_student()
+    layers = shared_layers(net)
+    assert sum(codebook_bytes(layers[n].weight.numel(), b) for n, b in plan.items()) \
+        <= recipes.SHARED_BUDGET_BYTES
+    for name, bits in plan.items():
+        assert len(np.unique(layers[name].weight.detach().numpy())) <= 2**bits

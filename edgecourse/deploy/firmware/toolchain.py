@@ -252,7 +252,7 @@ def classify_object(path: str, model: tuple[str, ...] = ("model_data",)) -> str:
         return "runtime libraries"
     if name.startswith("libtflm"):
         return "TFLM"
-    if stem == "ec_kernels":
+    if stem in ("ec_kernels", "ec_codebook"):  # the generated C's kernels
         return "kernels"
     if stem in model:
         return "model"
