@@ -188,10 +188,37 @@ def firmware_rows(model_bytes: bytes, params: int,
     return rows, speed
 
 
+def shared_rows(images: int = FIRMWARE_IMAGES) -> list[Row]:
+    """Lesson 06: the weight-shared student as int8 codebooks, in a .tflite and as generated C."""
+    from edgecourse.deploy.codebook import find_codebooks
+    from edgecourse.deploy.firmware.verify import verify_c
+    from edgecourse.deploy.runtimes import model_input
+    from edgecourse.lab.recipes import shared_plan, shared_student
+
+    net, plan = shared_student(), shared_plan()
+    model_bytes = to_tflite(net, load_digits_split().train.X[:CALIBRATION_IMAGES], "int8",
+                            per_channel=False)
+    books = find_codebooks(model_bytes).values()
+    payload = (payload_bytes(model_bytes) - sum(b.indices.size for b in books)
+               + sum(b.nbytes for b in books))
+    bits = "/".join(str(b) for b in plan.values())
+    row = Row("weight-shared + int8 (.tflite)", "combined", round(tflite_accuracy(model_bytes), 2),
+              count_params(net, nonzero_only=True), payload, len(model_bytes),
+              f"k-means codebooks, {bits} bits per layer (lesson 06); the file holds int8 codes")
+    test = load_digits_split().test
+    report = verify_c(model_bytes, model_input(model_bytes, test.X[:images]), "course_shared",
+                      codebook=True)
+    if report.host_matches != 1.0 or report.qemu_matches != 1.0:
+        raise RuntimeError("the codebook C differs from TFLM on the weight-shared student")
+    fw = _firmware_row("generated C with codebooks, Cortex-M4", report, row.accuracy, row.params,
+                       payload)
+    return [row, fw]
+
+
 def compression_ledger() -> dict:
     """Return the ledger (rows, table, target misses, firmware figures) as a JSON-ready dict."""
     rows, student_int8 = ledger_rows()
     fw_rows, speed = firmware_rows(student_int8, count_params(distilled_student(), nonzero_only=True))
-    rows += fw_rows
+    rows += fw_rows + shared_rows()
     return {"rows": [asdict(r) for r in rows], "table": format_rows(rows),
             "firmware_speed": speed, "misses": target_misses(rows)}

@@ -85,11 +85,6 @@ class DaskExecutor:
         self.client, self.cluster = client, cluster
         self.description = description
 
-    @property
-    def workers(self) -> int:
-        """Return the number of worker threads connected now."""
-        return sum(w["nthreads"] for w in self.client.scheduler_info()["workers"].values())
-
     def run(self, fn: Callable, shared: Any, items: Iterable) -> Iterator[tuple[Any, Any]]:
         """Yield ``(item, result)`` as each finishes; a task whose workers died is a TaskLost."""
         from distributed import as_completed as dask_completed

@@ -5,6 +5,7 @@ import os
 import signal
 
 import dask
+import dask_jobqueue  # loads its configuration defaults before any test sets a key in it
 import pytest
 import yaml
 
@@ -81,7 +82,6 @@ def test_batch_cluster_without_configuration_points_to_the_example():
 
 def test_example_jobqueue_configuration_makes_a_slurm_job(tmp_path):
     """Does the documented SLURM example give one single-threaded worker per core?"""
-    dask_jobqueue = pytest.importorskip("dask_jobqueue")
     slurm = yaml.safe_load(EXAMPLE_JOBQUEUE.read_text())["jobqueue"]["slurm"]
     # Key by key, as dask merges ~/.config/dask/jobqueue.yaml over dask-jobqueue's defaults.
     with dask.config.set({f"jobqueue.slurm.{key}": value for key, value in slurm.items()}):

@@ -57,6 +57,15 @@ def _flag_lines() -> str:
                                   line.strip()) and "WARNINGS" not in line)
 
 
+def _require_cxx_library(cxx: str) -> None:
+    """Raise RuntimeError unless the cross compiler has its C++ library (headers, libstdc++)."""
+    found = subprocess.run([cxx, *toolchain.M4_ARCH, "-print-file-name=libstdc++.a"],
+                           capture_output=True, text=True).stdout.strip()
+    if not Path(found).is_absolute():
+        raise RuntimeError(f"{Path(cxx).name} has no C++ library for the Cortex-M4: "
+                           "sudo apt-get install libstdc++-arm-none-eabi-newlib")
+
+
 @contextmanager
 def _locked(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +94,9 @@ def build_project(project: Path, tree: Path, target: str = "host",
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
     project, tree = Path(project).resolve(), check_tree(tree)
-    make, *_ = [toolchain.require_tool(tool) for tool in TARGETS[target]]  # all, or one error
+    make, cxx, _ = [toolchain.require_tool(tool) for tool in TARGETS[target]]  # or one error
+    if target == "cortex-m4":
+        _require_cxx_library(cxx)
     makefile = (project / "Makefile").read_text()
     lib_id = re.search(r"libtflm-(\w+)\.a", makefile)
     if lib_id is None:

@@ -54,6 +54,7 @@ def require_tool(name: str) -> str:
     if path is None:
         package = _PACKAGES.get(name, name)
         extra = " libnewlib-arm-none-eabi" if name.startswith("arm-none-eabi") else ""
+        extra += " libstdc++-arm-none-eabi-newlib" if name == "arm-none-eabi-g++" else ""
         raise RuntimeError(f"{name} not found on PATH: sudo apt-get install {package}{extra}")
     return path
 
