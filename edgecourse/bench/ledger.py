@@ -210,7 +210,7 @@ def shared_rows(images: int = FIRMWARE_IMAGES) -> list[Row]:
                       codebook=True)
     if report.host_matches != 1.0 or report.qemu_matches != 1.0:
         raise RuntimeError("the codebook C differs from TFLM on the weight-shared student")
-    fw = _firmware_row("generated C with codebooks, Cortex-M4", report, row.accuracy, row.params,
+    fw = _firmware_row("codebook C, Cortex-M4 image", report, row.accuracy, row.params,
                        payload)
     return [row, fw]
 

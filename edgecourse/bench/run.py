@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from edgecourse.deploy.firmware.report import format_rows
 from edgecourse.grading.course import lessons, repo_root
 from edgecourse.grading.grade import autograde, cell_scores, prepare_course, submit
 
@@ -99,13 +100,10 @@ def format_report(report: dict) -> str:
               f"score {g['score']:g}/{g['max_score']:g}", ""]
     lines.append(report["ledger"]["table"])
     speed = report["ledger"]["firmware_speed"]
-    lines += ["", f"generated C on the Cortex-M4 (QEMU): {speed['c_instructions_per_inference']:,} "
-              "instructions per inference"]
+    lines += ["", "the lecture's porting routes on the Cortex-M4 (QEMU mps2-an386), course model:",
+              format_rows(list(speed["routes"].values()))]
     if speed["tflm_instructions_per_inference"] is None:
         lines.append(f"TFLM on the Cortex-M4: not measured ({speed['why_no_tflm_figure']})")
-    else:
-        lines.append(f"TFLM on the Cortex-M4: {speed['tflm_instructions_per_inference']:,} "
-                     f"instructions per inference (ratio {speed['ratio']:.2f})")
     return "\n".join(lines)
 
 

@@ -70,3 +70,18 @@ def test_codebook_c_equals_tflm_on_host_and_cortex_m4(models):
     assert report.host_matches == 1.0 and report.qemu_matches == 1.0
     dense_report = verify_c(shared, X[:4], "dense", count=False)
     assert report.flash_bytes < dense_report.flash_bytes
+
+
+def test_cli_builds_codebook_c_and_refuses_it_for_tflm(models, tmp_path, capsys):
+    """Does `edgecourse firmware --target c --codebook --run host` build and match TFLM?"""
+    from edgecourse.cli import main as cli
+
+    _, shared, _ = models
+    path = tmp_path / "shared.tflite"
+    path.write_bytes(shared)
+    assert cli(["firmware", str(path), "-o", str(tmp_path / "c"), "--target", "c",
+                "--codebook", "--run", "host"]) == 0
+    assert "100%" in capsys.readouterr().out
+    assert "ec_codebook.c" in {p.name for p in (tmp_path / "c").iterdir()}
+    assert cli(["firmware", str(path), "-o", str(tmp_path / "t"), "--codebook"]) == 2
+    assert "--codebook is for --target c" in capsys.readouterr().err

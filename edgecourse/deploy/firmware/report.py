@@ -109,7 +109,11 @@ def _percent(value: float) -> str:
 
 def format_table(reports: list[FirmwareReport]) -> str:
     """Render reports as one fixed-width table (one row per route)."""
-    rows = [r.row() for r in reports]
+    return format_rows([r.row() for r in reports])
+
+
+def format_rows(rows: list[dict]) -> str:
+    """Render :meth:`FirmwareReport.row` dicts as one fixed-width table."""
     columns = list(rows[0])
     cells = [[("-" if v is None else f"{v:,}" if isinstance(v, int) else str(v))
               for v in row.values()] for row in rows]
