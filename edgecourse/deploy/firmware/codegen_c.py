@@ -34,10 +34,11 @@ def c_identifier(name: str) -> str:
     return f"m_{ident}" if ident[0].isdigit() else ident
 
 
-def c_array(values) -> str:
-    """Return the body of a C array initializer, 16 values per line."""
-    flat = [str(int(v)) for v in np.asarray(values).reshape(-1)]
-    return ",\n".join("  " + ", ".join(flat[i:i + 16]) for i in range(0, len(flat), 16))
+def c_array(values, per_line: int = 16, indent: str = "  ", hex_bytes: bool = False) -> str:
+    """Return the body of a C array initializer (the one emitter of the C and TFLM routes)."""
+    flat = [f"0x{int(v):02x}" if hex_bytes else str(int(v)) for v in np.asarray(values).reshape(-1)]
+    return ",\n".join(indent + ", ".join(flat[i:i + per_line])
+                      for i in range(0, len(flat), per_line))
 
 
 def check_int8(model: TFLiteModel) -> None:

@@ -58,12 +58,6 @@ def arena_with_margin(measured_bytes: int, margin_bytes: int = ARENA_MARGIN_BYTE
     return -(-total // ARENA_ALIGNMENT) * ARENA_ALIGNMENT
 
 
-def cc_array_body(data: bytes) -> str:
-    """Return the bytes as C hex literals, 12 per line (generate_cc_arrays.py's layout)."""
-    hexes = [f"0x{b:02x}" for b in data]
-    return ",\n".join("    " + ", ".join(hexes[i:i + 12]) for i in range(0, len(hexes), 12))
-
-
 @dataclass(frozen=True)
 class TFLMProject:
     """The generated TFLM sources and the figures they were made from."""
@@ -129,7 +123,9 @@ def generate_tflm(model, name: str = "model", measured_arena_bytes: int | None =
     arena = arena_with_margin(measured_arena_bytes, margin_bytes)
     context = {
         "name": ident, "array": f"g_{ident}_model_data", "size": f"g_{ident}_model_data_size",
-        "model_bytes": len(parsed.model_bytes), "body": cc_array_body(parsed.model_bytes),
+        "model_bytes": len(parsed.model_bytes),
+        # generate_cc_arrays.py's layout: hex bytes, 12 per line
+        "body": c_array(np.frombuffer(parsed.model_bytes, np.uint8), 12, "    ", hex_bytes=True),
         "ops": parsed.ops, "methods": methods, "arena_bytes": arena,
         "measured_arena_bytes": measured_arena_bytes, "margin_bytes": margin_bytes,
         "input": x, "output": y, "labels": labels, "count": len(X),
