@@ -25,11 +25,13 @@ lab: setup
 
 test: setup
 	$(BIN)/ruff check edgecourse tests solutions
+	$(BIN)/python -m edgecourse.bench.tflm_cache
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 
 # The inner loop: everything but the browser, the grading battery and the benchmark.
 test-fast: setup
 	$(BIN)/ruff check edgecourse tests solutions
+	$(BIN)/python -m edgecourse.bench.tflm_cache
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup -m "not browser and not battery and not bench"
 
 release: setup
