@@ -58,6 +58,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mutants(args) -> int:
+    from edgecourse.grading import mutants
+
+    return mutants.run(args.lessons, exercises=args.exercise, limit=args.limit, show=args.show,
+                       min_score=args.min_score)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgecourse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -116,6 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     gra.add_argument("--quiet", action="store_true", help="no progress bar")
     gra.add_argument("--root", type=Path, default=None, help="course repository (default: here)")
     gra.set_defaults(func=cmd_grade)
+
+    mut = sub.add_parser("mutants", help="mutation score of each exercise's hidden tests",
+                         description="Mutate every exercise's solution (operators, edges, "
+                         "constants, rounding, dropped clamps and copies, swapped arguments, a "
+                         "hard-coded answer), grade each mutant like a submission, and print "
+                         "killed / non-equivalent mutants per exercise.")
+    mut.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
+    mut.add_argument("--exercise", action="append", help="only these exercises")
+    mut.add_argument("--limit", type=int, help="at most this many mutants per exercise")
+    mut.add_argument("--show", action="store_true", help="list the surviving mutants")
+    mut.add_argument("--min-score", type=float, default=95.0,
+                     help="exit 1 when an exercise scores below this percentage (default 95)")
+    mut.set_defaults(func=cmd_mutants)
 
     from edgecourse.deploy.firmware.commands import add_firmware_commands
 

@@ -1,5 +1,6 @@
 """What the tests know about the lessons: where they are, their exercises, their wrong answers."""
 
+import html
 import importlib.util
 import os
 from pathlib import Path
@@ -37,14 +38,15 @@ def cell_index(nb, grade_id: str) -> int:
     return matches[0]
 
 
-def wrong_answers(lesson: str) -> dict[str, str]:
-    """Load ``tests/wrong_answers/<lesson>.py``: WRONG maps exercise grade_id -> wrong source."""
+def wrong_answers(lesson: str) -> dict[str, list[str]]:
+    """Load ``tests/wrong_answers/<lesson>.py``: WRONG maps grade_id -> wrong source(s)."""
     path = REPO / "tests" / "wrong_answers" / f"{lesson}.py"
     assert path.is_file(), f"{lesson} has no wrong answers file at {path}"
     spec = importlib.util.spec_from_file_location(f"wrong_{lesson}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.WRONG
+    return {name: [wrong] if isinstance(wrong, str) else list(wrong)
+            for name, wrong in module.WRONG.items()}
 
 
 def with_answers(nb_path: Path, answers: dict[str, str]):
@@ -53,3 +55,18 @@ def with_answers(nb_path: Path, answers: dict[str, str]):
     for grade_id, source in answers.items():
         nb.cells[cell_index(nb, grade_id)].source = source
     return nb
+
+
+def hidden_test_lines(lesson: str, page: str, submitted: str = "") -> list[str]:
+    """Return the code lines of hidden_tests/<lesson>.py found in ``page`` (a feedback page).
+
+    Case names (string literals) and lines that the released notebook or the student's own
+    ``submitted`` notebook (its JSON) show anyway do not count.
+    """
+    text = html.unescape(page)
+    released = student_path(lesson).read_text() + html.unescape(submitted)
+    lines = (REPO / "hidden_tests" / f"{lesson}.py").read_text().splitlines()
+    code = [line.strip() for line in lines if len(line.strip()) >= 20
+            and not {'"', "'", "#"} & set(line) and line.strip() not in released]
+    return [line for line in code if line in text] + (
+        ["### BEGIN HIDDEN TESTS"] if "BEGIN HIDDEN TESTS" in text else [])

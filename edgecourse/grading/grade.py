@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from edgecourse.grading import gradebook
+from edgecourse.grading import gradebook, verdicts
 from edgecourse.grading.course import Course, check, lessons
 from edgecourse.grading.executors import Executor, LocalExecutor, TaskLost
 from edgecourse.grading.gradebook import (
@@ -73,10 +73,18 @@ def submit(course_dir: Path, lesson: str, student: str, notebook: Path) -> Path:
     return target
 
 
-def autograde(root: Path, course_dir: Path, lesson: str, student: str) -> None:
-    """Autograde one student's submission of ``lesson`` through nbgrader."""
-    nbapi = Course.load(root, course_dir).api()
-    check(nbapi.autograde(lesson, student, force=True, create=True), f"autograde {lesson} {student}")
+def autograde(root: Path, course_dir: Path, lesson: str, student: str) -> "StudentResult":
+    """Grade one student's submission of ``lesson`` the way ``edgecourse grade`` does."""
+    course = Course.load(root, course_dir)
+    the_plan = plan(course, lesson, force=True)
+    the_plan.students = [student]
+    result = None
+    for graded in run(course, the_plan, LocalExecutor(1)):
+        result = merge(course, lesson, graded)
+    if result is None or result.status == "failed":
+        raise RuntimeError(f"grading {lesson} for {student} failed: "
+                           f"{result.notes if result else 'no result'}")
+    return result
 
 
 def cell_scores(root: Path, course_dir: Path, lesson: str, student: str) -> dict[str, CellScore]:
@@ -207,11 +215,14 @@ def plan(course: Course, lesson: str, *, force: bool = False, cell_timeout: int 
     scratch = course.course_dir / STATE / "scratch" / lesson
     scratch.mkdir(parents=True, exist_ok=True)
     template = snapshot(course, scratch / "gradebook-snapshot.db")
+    references = verdicts.reference(course.root, lesson, scratch / "reference",
+                                    limits=limits or Limits()) if todo else {}
     extra = {name: data for name, data in read_folder(course.source_dir / lesson).items()
              if not name.endswith(".ipynb") and ".ipynb_checkpoints" not in name}
     assignment = Assignment(
         repo=str(course.root), lesson=lesson,
         release=course.release_notebook(lesson).read_text(), sources=sources,
+        references=references,
         template_db=template, extra_files=extra,
         cell_timeout=int(cell_timeout or course.cell_timeout), limits=limits or Limits(),
         student_timeout=student_timeout, max_output_chars=max_output_chars)

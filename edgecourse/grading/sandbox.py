@@ -35,7 +35,15 @@ _ALL_LATEST = (1 << 16) - 1
 # System folders a Python kernel reads; missing ones are skipped.
 SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/opt",
                "/var/lib", "/var/cache", "/proc", "/sys", "/run")
-SYSTEM_WRITE = ("/dev",)
+# Only the null device: no /dev/shm (a folder every kernel could share), no terminals.
+SYSTEM_WRITE = ("/dev/null",)
+# What a kernel's environment keeps of the grader's (the rest, e.g. database passwords, is
+# dropped); names are exact or, ending in "_", prefixes.
+ENVIRONMENT = ("PATH", "HOME", "TMPDIR", "LANG", "LANGUAGE", "TERM", "TZ", "CI", "MPLCONFIGDIR",
+               "IPYTHONDIR", "MALLOC_ARENA_MAX", "PYTHONNOUSERSITE", "PYTHONHASHSEED",
+               "PYTHONWARNINGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "ATEN_CPU_CAPABILITY",
+               "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "LC_", "JPY_", "JUPYTER_",
+               "EDGECOURSE_")
 # Where the kernel's pid is appended, so the grader can kill a kernel its worker left behind.
 PIDFILE_ENV = "EDGECOURSE_KERNEL_PIDFILE"
 
@@ -145,6 +153,12 @@ def apply_limits(limits: Limits) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
 
 
+def kernel_environment(environ) -> dict[str, str]:
+    """Return the part of ``environ`` a student's kernel may see."""
+    return {k: v for k, v in environ.items()
+            if k in ENVIRONMENT or any(k.startswith(p) for p in ENVIRONMENT if p.endswith("_"))}
+
+
 def write_kernelspec(folder: Path, name: str, limits: Limits, workdir: Path,
                      home: Path, read: list[Path]) -> Path:
     """Write a Jupyter kernelspec ``name`` under ``folder/kernels`` that starts a jailed kernel."""
@@ -197,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         read = [*map(Path, SYSTEM_READ), *args.read, *([Path(runtime)] if runtime else [])]
         restrict_filesystem(read, [*map(Path, SYSTEM_WRITE), *args.write])
     apply_limits(Limits(args.memory_mb, args.cpu_seconds, args.file_size_mb))
-    os.execv(command[0], command)
+    os.execve(command[0], command, kernel_environment(os.environ))
     return 127  # not reached
 
 

@@ -39,7 +39,8 @@ class Assignment:
     repo: str
     lesson: str
     release: str  # the release notebook, as JSON
-    sources: dict[str, str]  # grade_id -> the instructor's check, with hidden tests
+    sources: dict[str, str]  # grade_id -> the instructor's check cell
+    references: dict[str, str]  # exercise -> the solution's outputs on its hidden cases (JSON)
     template_db: bytes  # SQLite snapshot of the gradebook's assignment (gradebook.snapshot)
     extra_files: dict[str, bytes]  # the assignment's files besides notebooks (data and so on)
     cell_timeout: int
@@ -141,6 +142,7 @@ class _Attempts:
     def __init__(self, assignment: Assignment, student: str, work: Path, original: Path):
         self.assignment, self.student, self.work, self.original = assignment, student, work, original
         (work / "gradebook-snapshot.db").write_bytes(assignment.template_db)
+        (work / "references.json").write_text(json.dumps(assignment.references))
         (work / "extra").mkdir()
         write_folder(assignment.extra_files, work / "extra")
         self.last: Path | None = None
@@ -156,7 +158,8 @@ class _Attempts:
         job = {"repo": a.repo, "scratch": str(scratch), "lesson": lesson,
                "student": self.student, "template_db": str(self.work / "gradebook-snapshot.db"),
                "cell_timeout": a.cell_timeout, "source_dir": str(self.work / "extra"),
-               "limits": asdict(a.limits), "max_output_chars": a.max_output_chars}
+               "limits": asdict(a.limits), "max_output_chars": a.max_output_chars,
+               "references": str(self.work / "references.json")}
         self.last = scratch
         return run_worker(job, a.student_timeout)
 

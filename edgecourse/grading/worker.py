@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import nbformat
 from nbclient.exceptions import DeadKernelError
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat.notebooknode import NotebookNode
@@ -33,6 +34,7 @@ from nbgrader.preprocessors import (
 from nbgrader.preprocessors.base import NbGraderPreprocessor
 from traitlets import Integer
 
+from edgecourse.grading import answers, verdicts
 from edgecourse.grading.course import Course, api
 from edgecourse.grading.sandbox import PIDFILE_ENV, Limits, python_read_paths, write_kernelspec
 from edgecourse.grading.task import PARENT_ENV
@@ -135,6 +137,53 @@ def read_scores(db_url: str, lesson: str, student: str) -> dict:
         }
 
 
+HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+def visible_part(source: str) -> str:
+    """Return a check cell's source without any hidden-test block."""
+    begin, end = HIDDEN_MARKERS
+    while begin in source:
+        head, _, rest = source.partition(begin)
+        _, _, tail = rest.partition(end)
+        source = head.rstrip() + ("\n" + tail.lstrip() if tail.strip() else "")
+    return source
+
+
+def verdict_output(verdict: verdicts.Verdict) -> NotebookNode:
+    """Return the output the grader adds under a check cell: the points and why any were lost."""
+    lines = [f"Grader: {verdict.points:g} of {verdict.max_points:g} points for "
+             f"{verdict.exercise} (hidden checks run on your answer alone, in a fresh process)."]
+    lines += [f"  - {m}" for m in verdict.messages]
+    return NotebookNode(output_type="stream", name="stdout", text="\n".join(lines) + "\n")
+
+
+def apply_verdicts(config, lesson: str, student: str, job: dict) -> None:
+    """Grade every exercise outside the kernel; put the verdicts in the gradebook and notebook."""
+    graded_nb = Path(config.CourseDirectory.root) / "autograded" / student / lesson / \
+        f"{lesson}.ipynb"
+    references = json.loads(Path(job["references"]).read_text())
+    nb = nbformat.read(graded_nb, as_version=4)
+    names = list(references)
+    found = answers.answers(nb.cells, names)
+    results = verdicts.evaluate(Path(job["repo"]), lesson, [(n, found[n]) for n in names],
+                                references, Path(job["scratch"]) / "verdicts",
+                                limits=Limits(**job["limits"]), jail=job["limits"]["jail"])
+    by_check = {f"test_{v.exercise}": v for v in results}
+    with Gradebook(config.CourseDirectory.db_url) as gb:
+        for grade in gb.find_submission_notebook(lesson, lesson, student).grades:
+            verdict = by_check.get(grade.name)
+            if verdict is not None:
+                grade.auto_score = verdict.points
+        gb.db.commit()
+    for cell in nb.cells:
+        grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+        if cell.cell_type == "code" and grade_id in by_check:
+            cell.source = visible_part(cell.source)
+            cell.outputs.append(verdict_output(by_check[grade_id]))
+    nbformat.write(nb, graded_nb)
+
+
 def run_job(job: dict) -> dict:
     """Grade the submission placed in ``job["scratch"]``; return nbgrader's outcome and scores."""
     scratch = Path(job["scratch"])
@@ -172,7 +221,9 @@ def run_job(job: dict) -> dict:
                                                            create=True)
     outcome = {"success": bool(result.get("success")),
                "log": ((result.get("error") or "") + "\n" + (result.get("log") or ""))[-20000:]}
-    if outcome["success"]:
+    if outcome["success"] and job.get("references"):
+        # A job without references (the worker's own tests) keeps nbgrader's in-kernel scores.
+        apply_verdicts(config, lesson, student, job)
         outcome.update(read_scores(config.CourseDirectory.db_url, lesson, student))
     return outcome
 

@@ -19,8 +19,18 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from lessons import LESSONS, REPO, cell_index, exercises, grade_meta, solution_path, student_path
+from lessons import (
+    LESSONS,
+    REPO,
+    cell_index,
+    exercises,
+    grade_meta,
+    hidden_test_lines,
+    solution_path,
+    student_path,
+)
 
+from edgecourse.grading import answers, verdicts
 from edgecourse.grading.collect import CollectReport, collect
 from edgecourse.grading.course import Course
 from edgecourse.grading.executors import local_cluster
@@ -169,6 +179,140 @@ def good_and_tampered_cases(lesson: Lesson) -> list[Case]:
     ]
 
 
+ALWAYS_EQUAL = """
+class _Yes(float):
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __lt__(self, other): return False
+    def __gt__(self, other): return False
+    def __le__(self, other): return True
+    def __ge__(self, other): return True
+    def __bool__(self): return True
+    def __array__(self, *args, **kwargs):
+        import numpy
+        return numpy.array(True)
+    def __getattr__(self, name): return self
+    def __call__(self, *args, **kwargs): return self
+    def __iter__(self): return iter([self, self])
+    def __len__(self): return 2
+    def __getitem__(self, key): return self
+    def __hash__(self): return 0
+"""
+
+HOOKS = """
+import ast, sys
+class _AssertsPass(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+get_ipython().ast_transformers.append(_AssertsPass())
+def _display(value):
+    print(3.0)
+sys.displayhook = _display
+get_ipython().input_transformers_post.append(
+    lambda lines: ["try:\\n"] + ["    " + line for line in lines] + ["\\nexcept BaseException:\\n    pass\\n"])
+"""
+
+PATCHES = """
+import math, numpy, torch
+import edgecourse.lab.checks as _checks
+numpy.allclose = lambda *a, **k: True
+numpy.array_equal = lambda *a, **k: True
+numpy.testing.assert_allclose = lambda *a, **k: None
+numpy.isclose = lambda a, b, *x, **k: numpy.ones(numpy.broadcast(a, b).shape, bool)
+torch.equal = lambda *a, **k: True
+torch.allclose = lambda *a, **k: True
+math.isclose = lambda *a, **k: True
+_checks.check_close = lambda *a, **k: None
+"""
+
+
+def _unsolved(lesson: Lesson) -> list[str]:
+    return [n for n in exercises(lesson.solution) if n != lesson.first]
+
+
+def _answer_all(nb, lesson: Lesson, make) -> nbformat.NotebookNode:
+    """Return ``nb`` with every unsolved exercise's cell replaced by make(stub names)."""
+    nb = copy.deepcopy(nb)
+    for name in _unsolved(lesson):
+        cell = nb.cells[cell_index(nb, name)]
+        cell.source = make(name, answers.defined_names(cell.source))
+    return nb
+
+
+def _defines(names: list[str], value: str) -> str:
+    return "\n".join(f"{n} = {value}" for n in names)
+
+
+def _delegate(lesson: Lesson):
+    forbidden = getattr(verdicts.hidden_module(REPO, lesson.name), "FORBIDDEN", {})
+
+    def make(name, names):
+        targets = forbidden.get(name)
+        if not targets:
+            return "raise NotImplementedError()"
+        module, _, qualname = targets[0].partition(":")
+        # Through importlib, getattr and exec: no literal name of the library function.
+        return (f"import importlib\n_lib = importlib.import_module({module!r})\n"
+                f"exec('_impl = _lib.' + {qualname!r})\n"
+                + _defines(names, "lambda *args, **kwargs: _impl(*args, **kwargs)"))
+    return make
+
+
+def tamper_cases(lesson: Lesson, shm: Path) -> list[Case]:
+    """Submissions that try to earn points without solving: each earns only the solved one."""
+    partial, name = lesson.partial(), lesson.name
+    fakes = _answer_all(partial, lesson, lambda n, names: ALWAYS_EQUAL + _defines(
+        names, "_Yes() if not callable(_Yes()) else (lambda *args, **kwargs: _Yes())"))
+    instructor = copy.deepcopy(partial)
+    for cell in instructor.cells:
+        if cell.cell_type == "code" and not grade_meta(cell):
+            cell.source += "\n" + PATCHES
+    metadata = copy.deepcopy(partial)
+    for cell in metadata.cells:
+        meta = grade_meta(cell)
+        if meta.get("grade"):
+            meta["points"] = 100
+        if meta.get("solution") and meta.get("grade_id") in _unsolved(lesson):
+            meta["grade_id"] = "renamed_" + meta["grade_id"]
+    solved = "\n".join(lesson.solution.cells[cell_index(lesson.solution, n)].source
+                        for n in _unsolved(lesson))
+    writer = _before_test(lesson.solution, lesson.first, (
+        f"import pathlib\npathlib.Path({str(shm)!r}).write_text({solved!r})"))
+    reader = _answer_all(partial, lesson, lambda n, names: (
+        "import pathlib\n_src = pathlib.Path(" + repr(str(shm)) + ").read_text()\n"
+        "_ran = exec(_src)"))
+    cases = [
+        Case.notebook("hooks", name, _before_test(_answer_all(partial, lesson, lambda n, names:
+                      _defines(names, "lambda *args, **kwargs: None")), lesson.first, HOOKS),
+                      lesson.some, ["0 of"]),
+        Case.notebook("always-equal", name, fakes, lesson.some, ["not plain data"]),
+        Case.notebook("monkeypatch", name, _before_test(_answer_all(
+            partial, lesson, lambda n, names: PATCHES + _defines(
+                names, "lambda *args, **kwargs: None")), lesson.first, PATCHES), lesson.some),
+        Case.notebook("edited-instructor", name, instructor, lesson.some),
+        Case.notebook("delegates", name, _answer_all(partial, lesson, _delegate(lesson)),
+                      lesson.some),
+        Case.notebook("json-metadata", name, metadata, lesson.some),
+        Case.notebook("alternative", name, _alternative(lesson), lesson.full),
+    ]
+    if JAIL:
+        cases += [Case.notebook("shm-writer", name, writer, lesson.full),
+                  Case.notebook("shm-reader", name, reader, lesson.some)]
+    return cases
+
+
+def _alternative(lesson: Lesson) -> nbformat.NotebookNode:
+    """Right answers written differently: a helper, a demo that fails, a warning, a progress bar."""
+    nb = copy.deepcopy(lesson.solution)
+    for name in exercises(nb):
+        cell = nb.cells[cell_index(nb, name)]
+        cell.source = ("import warnings\nfrom tqdm.auto import tqdm\n" + cell.source +
+                       "\nwarnings.warn('a warning from my cell')\n"
+                       "for _ in tqdm(range(3)):\n    pass\n"
+                       "print(undefined_demo_variable)  # a demo that fails at top level\n")
+    return nb
+
+
 def misbehaving_kernel_cases(lesson: Lesson) -> list[Case]:
     """Cells that loop, sleep, exit, crash, flood the output or over-allocate."""
     bad = {
@@ -245,7 +389,9 @@ def grade_battery(lesson: str, base: Path) -> GradedClass:
     sentinel.parent.mkdir()
     sentinel.write_text("untouched")
     source = Lesson.load(lesson)
-    cases = [*good_and_tampered_cases(source), *misbehaving_kernel_cases(source),
+    shm = Path("/dev/shm") / f"edgecourse-battery-{os.getpid()}"
+    cases = [*good_and_tampered_cases(source), *tamper_cases(source, shm),
+             *misbehaving_kernel_cases(source),
              *isolation_cases(source, course_dir, sentinel), *broken_file_cases(source)]
     for case in cases:
         case.write(downloads)
@@ -344,7 +490,19 @@ def check_output_is_truncated_in_the_graded_notebook(graded: GradedClass):
     assert json.loads(path.read_text())["cells"], "the autograded notebook is empty"
 
 
+def check_feedback_hides_the_hidden_tests(graded: GradedClass):
+    """Does any feedback page show a hidden test's code (or a hidden-test block)?"""
+    course = graded.course.course_dir
+    for page in (course / "feedback").glob(f"*/{graded.lesson}/*.html"):
+        student = page.parent.parent.name
+        mine = course / "submitted" / student / graded.lesson / f"{graded.lesson}.ipynb"
+        leaks = hidden_test_lines(graded.lesson, page.read_text(errors="replace"),
+                                  mine.read_text(errors="replace") if mine.is_file() else "")
+        assert not leaks, f"{page.parent.parent.name}'s feedback shows {leaks[:3]}"
+
+
 CHECKS = [
+    check_feedback_hides_the_hidden_tests,
     check_every_student_gets_the_score_earned,
     check_feedback_explains_what_happened,
     check_gradebook_and_csv_are_consistent,

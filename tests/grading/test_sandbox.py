@@ -110,3 +110,28 @@ def test_kernelspec_starts_the_kernel_through_the_sandbox(tmp_path, jailed):
     assert argv[argv.index("--memory-mb") + 1] == "1024" and "--cpu-seconds" not in argv
     assert ("--write" in argv) == jailed and ("--read" in argv) == jailed
     assert argv[-3:] == ["ipykernel_launcher", "-f", "{connection_file}"]
+
+
+@needs_landlock
+def test_kernels_share_no_writable_folder(tmp_path):
+    """Can a jailed kernel leave a file where another student's kernel could read it?"""
+    code = ("import os\n"
+            "for path in ('/dev/shm/edgecourse-share', '/tmp/edgecourse-share', "
+            "'/var/tmp/edgecourse-share'):\n"
+            "    try:\n        open(path, 'w').write('answers')\n        print('WROTE', path)\n"
+            "    except OSError as error:\n        print('DENIED', path, type(error).__name__)\n"
+            "open('/dev/null', 'w').write('fine')\n")
+    result = sandboxed(code, *jail(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "WROTE" not in result.stdout, result.stdout
+    assert result.stdout.count("DENIED") == 3, result.stdout
+
+
+def test_kernel_sees_no_grader_secrets():
+    """Does the kernel's environment drop what it does not need (a database password)?"""
+    result = sandboxed("import os, json; print(json.dumps(dict(os.environ)))",
+                       env={"PGPASSWORD": "secret",
+                            "LC_ALL": "C.UTF-8"})
+    seen = json.loads(result.stdout)
+    assert "PGPASSWORD" not in seen, "a grader secret reached the kernel"
+    assert seen.get("LC_ALL") == "C.UTF-8" and "PATH" in seen
