@@ -24,13 +24,13 @@ lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.port=$(PORT) --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT)
 
 test: setup
-	$(BIN)/ruff check edgecourse tests solutions
+	$(BIN)/ruff check edgecourse tests solutions hidden_tests
 	$(BIN)/python -m edgecourse.bench.tflm_cache
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 
 # The inner loop: everything but the browser, the grading battery and the benchmark.
 test-fast: setup
-	$(BIN)/ruff check edgecourse tests solutions
+	$(BIN)/ruff check edgecourse tests solutions hidden_tests
 	$(BIN)/python -m edgecourse.bench.tflm_cache
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup -m "not browser and not battery and not bench"
 

@@ -221,9 +221,10 @@ def run_job(job: dict) -> dict:
                                                            create=True)
     outcome = {"success": bool(result.get("success")),
                "log": ((result.get("error") or "") + "\n" + (result.get("log") or ""))[-20000:]}
-    if outcome["success"] and job.get("references"):
+    if outcome["success"]:
+        if job.get("references"):
+            apply_verdicts(config, lesson, student, job)
         # A job without references (the worker's own tests) keeps nbgrader's in-kernel scores.
-        apply_verdicts(config, lesson, student, job)
         outcome.update(read_scores(config.CourseDirectory.db_url, lesson, student))
     return outcome
 
