@@ -15,7 +15,9 @@ write the spec and run it.
 
 import ast
 import contextlib
+import hashlib
 import importlib
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -30,6 +32,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from edgecourse.cache import cache_root
 from edgecourse.grading import answers as notebook
 from edgecourse.grading import plain
 from edgecourse.grading.sandbox import (
@@ -257,13 +260,15 @@ def run_spec(spec: dict) -> list[dict]:
     for index, job in enumerate(spec["jobs"]):
         folder = work / f"job{index:04d}"
         shutil.rmtree(folder, ignore_errors=True)  # never a result left by an earlier run
+        started = time.monotonic()
         pid, fd = _fork(job, spec, hidden, folder)
         state, delegated = _wait(pid, fd, float(timeouts.get(job["exercise"], spec["timeout"])))
         result = folder / "result.json"
         crash = folder / "crash.txt"
         outcomes.append({"state": state, "delegated": delegated,
                          "result": result.read_text() if result.is_file() else None,
-                         "crash": crash.read_text() if crash.is_file() else ""})
+                         "crash": crash.read_text() if crash.is_file() else "",
+                         "seconds": round(time.monotonic() - started, 2)})
     return outcomes
 
 
@@ -363,9 +368,46 @@ def _spec(repo: Path, lesson: str, jobs: list[dict], workdir: Path, *, thorough:
             "jail": jail and landlock_abi() > 0, "timeout": timeout}
 
 
+def _reference_key(repo: Path, lesson: str, thorough: bool) -> str:
+    """Return a digest of everything a reference run depends on (code, versions, dispatch)."""
+    digest = hashlib.sha256(f"{lesson}\0{thorough}\0{sys.version}\0".encode())
+    for name in ("numpy", "torch", "tensorflow", "scikit-learn", "ai-edge-litert"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            digest.update(f"{name}={importlib.metadata.version(name)}\0".encode())
+    for key in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "TF_ENABLE_ONEDNN_OPTS"):
+        digest.update(f"{key}={os.environ.get(key, '')}\0".encode())
+    package = Path(__file__).resolve().parents[1]
+    files = [Path(repo) / "solutions" / lesson / f"{lesson}.ipynb",
+             Path(repo) / HIDDEN_DIR / f"{lesson}.py",
+             *sorted(p for p in package.rglob("*") if p.is_file() and p.suffix in
+                     (".py", ".c", ".h", ".cc", ".j2", ".ld", ".json"))]
+    for path in files:
+        digest.update(str(path.name).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def reference(repo: Path, lesson: str, workdir: Path, *, thorough: bool = False,
               limits: Limits | None = None, timeout: float = DEFAULT_TIMEOUT) -> dict:
-    """Run the instructor's solution through every probe; return exercise -> plain cases JSON."""
+    """Run the instructor's solution through every probe; return exercise -> plain cases JSON.
+
+    The result is cached under ``cache_root()/references`` by a digest of the solution, the hidden
+    tests, the package's code, the library versions and the CPU dispatch settings.
+    """
+    cached = cache_root() / "references" / f"{_reference_key(repo, lesson, thorough)}.json"
+    if cached.is_file():
+        with contextlib.suppress(ValueError):
+            return json.loads(cached.read_text())
+    out = _run_reference(repo, lesson, workdir, thorough=thorough, limits=limits,
+                         timeout=timeout)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(out))
+    os.replace(partial, cached)
+    return out
+
+
+def _run_reference(repo: Path, lesson: str, workdir: Path, *, thorough: bool,
+                   limits: Limits | None, timeout: float) -> dict:
     cells = solution_cells(repo, lesson)
     names = notebook.exercises(cells)
     solutions = notebook.answers(cells, names)
@@ -398,16 +440,27 @@ def evaluate(repo: Path, lesson: str, answers: list[tuple[str, str | None]], ref
     """
     repo = Path(repo)
     workdir.mkdir(parents=True, exist_ok=True)
-    points = notebook.points(solution_cells(repo, lesson))
     jobs = [{"exercise": name, "answer": source} for name, source in answers]
-    outcomes = _spawn(_spec(repo, lesson, jobs, workdir, thorough=thorough,
-                            limits=limits or Limits(), jail=jail, timeout=timeout), workdir)
-    hidden = hidden_module(repo, lesson)
+    spec = _spec(repo, lesson, jobs, workdir, thorough=thorough, limits=limits or Limits(),
+                 jail=jail, timeout=timeout)
+    # The runner judges once its children have exited; only then does it read these.
+    (workdir / "references.json").write_text(json.dumps(references))
+    spec["judge"] = {"references": str(workdir / "references.json"),
+                     "points": notebook.points(solution_cells(repo, lesson)),
+                     "graded_cases": graded_cases}
+    return [Verdict(**v) for v in _spawn(spec, workdir)]
+
+
+def judge_all(spec: dict, outcomes: list[dict], hidden) -> list[dict]:
+    """Judge every outcome against the references named in ``spec["judge"]``."""
+    references = json.loads(Path(spec["judge"]["references"]).read_text())
+    points, graded_cases = spec["judge"]["points"], spec["judge"]["graded_cases"]
     verdicts = []
-    for (name, _), outcome in zip(answers, outcomes, strict=True):
+    for job, outcome in zip(spec["jobs"], outcomes, strict=True):
+        name = job["exercise"]
         _, want = _cases(references[name])
         graded = set(graded_cases[name]) if graded_cases else {n for n, _ in want}
-        verdicts.append(judge(name, points[name], outcome, want, graded, hidden))
+        verdicts.append(asdict(judge(name, float(points[name]), outcome, want, graded, hidden)))
     return verdicts
 
 
@@ -417,13 +470,15 @@ def case_names(references: dict) -> dict[str, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the jobs in SPEC.json; write their raw outcomes to OUT.json."""
+    """Run the jobs in SPEC.json; write their raw outcomes (or, to judge, verdicts) to OUT.json."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
         print("usage: python -m edgecourse.grading.verdicts SPEC.json OUT.json", file=sys.stderr)
         return 2
     spec = json.loads(Path(args[0]).read_text())
     outcomes = run_spec(spec)
+    if spec.get("judge"):
+        outcomes = judge_all(spec, outcomes, hidden_module(Path(spec["repo"]), spec["lesson"]))
     Path(args[1]).write_text(json.dumps(outcomes))
     return 0
 

@@ -16,6 +16,7 @@ import shutil
 import signal
 import sys
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -158,17 +159,25 @@ def verdict_output(verdict: verdicts.Verdict) -> NotebookNode:
     return NotebookNode(output_type="stream", name="stdout", text="\n".join(lines) + "\n")
 
 
-def apply_verdicts(config, lesson: str, student: str, job: dict) -> None:
-    """Grade every exercise outside the kernel; put the verdicts in the gradebook and notebook."""
+def start_verdicts(job: dict, submitted: Path) -> Future:
+    """Start grading every exercise outside the kernel (alongside nbgrader); return the future."""
+    references = json.loads(Path(job["references"]).read_text())
+    names = list(references)
+    found = answers.answers(answers.read_cells(submitted), names)
+    pool = ThreadPoolExecutor(1)
+    future = pool.submit(verdicts.evaluate, Path(job["repo"]), job["lesson"],
+                         [(n, found[n]) for n in names], references,
+                         Path(job["scratch"]) / "verdicts", limits=Limits(**job["limits"]),
+                         jail=job["limits"]["jail"])
+    pool.shutdown(wait=False)
+    return future
+
+
+def apply_verdicts(config, lesson: str, student: str, results: list[verdicts.Verdict]) -> None:
+    """Put the verdicts in the gradebook and, under each check, in the graded notebook."""
     graded_nb = Path(config.CourseDirectory.root) / "autograded" / student / lesson / \
         f"{lesson}.ipynb"
-    references = json.loads(Path(job["references"]).read_text())
     nb = nbformat.read(graded_nb, as_version=4)
-    names = list(references)
-    found = answers.answers(nb.cells, names)
-    results = verdicts.evaluate(Path(job["repo"]), lesson, [(n, found[n]) for n in names],
-                                references, Path(job["scratch"]) / "verdicts",
-                                limits=Limits(**job["limits"]), jail=job["limits"]["jail"])
     by_check = {f"test_{v.exercise}": v for v in results}
     with Gradebook(config.CourseDirectory.db_url) as gb:
         for grade in gb.find_submission_notebook(lesson, lesson, student).grades:
@@ -217,14 +226,16 @@ def run_job(job: dict) -> dict:
     config.Execute.iopub_timeout = 60
     config.LimitOutputSize.max_bytes = int(job["max_output_chars"])
     config.Autograde.autograde_preprocessors = autograde_preprocessors()
+    # A job without references (the worker's own tests) keeps nbgrader's in-kernel scores.
+    pending = start_verdicts(job, course / "submitted" / student / lesson / f"{lesson}.ipynb") \
+        if job.get("references") else None
     result = api(config, log_level=logging.INFO).autograde(lesson, student, force=True,
                                                            create=True)
     outcome = {"success": bool(result.get("success")),
                "log": ((result.get("error") or "") + "\n" + (result.get("log") or ""))[-20000:]}
     if outcome["success"]:
-        if job.get("references"):
-            apply_verdicts(config, lesson, student, job)
-        # A job without references (the worker's own tests) keeps nbgrader's in-kernel scores.
+        if pending is not None:
+            apply_verdicts(config, lesson, student, pending.result())
         outcome.update(read_scores(config.CourseDirectory.db_url, lesson, student))
     return outcome
 
