@@ -102,7 +102,7 @@ def _apply(node: ast.AST, kind: str, new) -> ast.AST:
         node.op = new()
     elif kind == "rounding":
         if isinstance(node.func, ast.Attribute):
-            node.func.attr = new if new != "round" else "round"
+            node.func.attr = new
         else:
             node.func = ast.parse(f"__import__('math').{new}" if new != "round" else "round",
                                   mode="eval").body
@@ -119,11 +119,6 @@ def _apply(node: ast.AST, kind: str, new) -> ast.AST:
 class _Replace(ast.NodeTransformer):
     def __init__(self, target: ast.AST, replacement: ast.AST):
         self.target, self.replacement = target, replacement
-
-    def generic_visit(self, node):
-        if node is self.target:
-            return self.replacement
-        return super().generic_visit(node)
 
     def visit(self, node):
         if node is self.target:
