@@ -12,6 +12,14 @@ from edgecourse.grading.course import lessons
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = lessons(REPO)
 IN_CI = bool(os.environ.get("CI"))
+# CPU dispatch levels the tests compare (what PyTorch, oneDNN and MKL read): the baseline any
+# x86-64 machine runs, and AVX2 (a student's laptop; a server would pick AVX-512 by itself).
+LEVELS = {
+    "baseline": {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
+                 "MKL_ENABLE_INSTRUCTIONS": "SSE4_2", "MKL_CBWR": "COMPATIBLE"},
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+             "MKL_ENABLE_INSTRUCTIONS": "AVX2", "MKL_CBWR": "AVX2"},
+}
 
 
 def solution_path(lesson: str) -> Path:

@@ -73,18 +73,22 @@ def submit(course_dir: Path, lesson: str, student: str, notebook: Path) -> Path:
     return target
 
 
-def autograde(root: Path, course_dir: Path, lesson: str, student: str) -> "StudentResult":
-    """Grade one student's submission of ``lesson`` the way ``edgecourse grade`` does."""
+def autograde(root: Path, course_dir: Path, lesson: str, *students: str) -> list["StudentResult"]:
+    """Grade these students' submissions of ``lesson`` the way ``edgecourse grade`` does.
+
+    One after the other in this thread (one verdict server for all of them); raises if any
+    could not be graded.
+    """
     course = Course.load(root, course_dir)
     the_plan = plan(course, lesson, force=True)
-    the_plan.students = [student]
-    result = None
-    for graded in run(course, the_plan, LocalExecutor(1)):
-        result = merge(course, lesson, graded)
-    if result is None or result.status == "failed":
-        raise RuntimeError(f"grading {lesson} for {student} failed: "
-                           f"{result.notes if result else 'no result'}")
-    return result
+    the_plan.students = list(students)
+    results = [merge(course, lesson, graded)
+               for graded in run(course, the_plan, LocalExecutor(1))]
+    failed = [r for r in results if r.status == "failed"]
+    if len(results) != len(students) or failed:
+        raise RuntimeError(f"grading {lesson} failed for "
+                           f"{[(r.student, r.notes) for r in failed] or 'some students'}")
+    return results
 
 
 def cell_scores(root: Path, course_dir: Path, lesson: str, student: str) -> dict[str, CellScore]:

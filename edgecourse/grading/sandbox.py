@@ -153,6 +153,16 @@ def apply_limits(limits: Limits) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
 
 
+def die_with_parent(parent: int) -> None:
+    """Get SIGKILL when the thread that started this process ends (Linux); exit if it has."""
+    if not sys.platform.startswith("linux"):
+        return
+    _PR_SET_PDEATHSIG = 1
+    _libc().prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0)  # SIGKILL
+    if os.getppid() != parent:  # it ended before prctl took effect
+        os._exit(1)
+
+
 def kernel_environment(environ) -> dict[str, str]:
     """Return the part of ``environ`` a student's kernel may see."""
     return {k: v for k, v in environ.items()

@@ -7,7 +7,9 @@ scores and the worker log. The coordinating process writes the course folder and
 
 Inside, each attempt is a separate ``python -m edgecourse.grading.worker`` process (nbgrader
 autograde under the sandboxed kernel): the submission as prepared, then, if that cannot be
-graded, its answers in a fresh copy of the assignment, then the unanswered assignment.
+graded, its answers in a fresh copy of the assignment, then the unanswered assignment. Alongside
+each attempt, this thread's verdict server (:mod:`edgecourse.grading.verdict_server`) decides
+every exercise outside the kernel; its points replace nbgrader's in the attempt's gradebook.
 """
 
 import contextlib
@@ -19,14 +21,19 @@ import signal
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbgrader.utils import parse_utc
 
+from edgecourse.grading import answers, verdicts
+from edgecourse.grading.course import Course
 from edgecourse.grading.sandbox import Limits
+from edgecourse.grading.scores import apply_verdicts, read_scores
 from edgecourse.grading.submissions import prepare, transplant, unanswered, with_notes
+from edgecourse.grading.verdict_server import server_for
 
 # The worker checks that this process is still its parent (it dies with it: see worker.py).
 PARENT_ENV = "EDGECOURSE_GRADER_PID"
@@ -148,6 +155,7 @@ class _Attempts:
         self.last: Path | None = None
 
     def run(self, notebook: nbformat.NotebookNode, kind: str) -> dict:
+        """Grade ``notebook``: nbgrader in a worker process, the verdicts alongside it."""
         a, lesson = self.assignment, self.assignment.lesson
         scratch = self.work / kind
         target = scratch / "course" / "submitted" / self.student / lesson
@@ -158,10 +166,27 @@ class _Attempts:
         job = {"repo": a.repo, "scratch": str(scratch), "lesson": lesson,
                "student": self.student, "template_db": str(self.work / "gradebook-snapshot.db"),
                "cell_timeout": a.cell_timeout, "source_dir": str(self.work / "extra"),
-               "limits": asdict(a.limits), "max_output_chars": a.max_output_chars,
-               "references": str(self.work / "references.json")}
+               "limits": asdict(a.limits), "max_output_chars": a.max_output_chars}
         self.last = scratch
-        return run_worker(job, a.student_timeout)
+        if not a.references:  # nothing to judge against: nbgrader's in-kernel scores stand
+            return run_worker(job, a.student_timeout)
+        found = answers.answers(answers.read_cells(target / f"{lesson}.ipynb"), list(a.references))
+        server = server_for(Path(a.repo), lesson)  # this thread's: started once, kept warm
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(verdicts.evaluate, Path(a.repo), lesson, list(found.items()),
+                                  a.references, scratch / "verdicts", limits=a.limits,
+                                  jail=a.limits.jail, server=server)
+            outcome = run_worker(job, a.student_timeout)
+            if not outcome["success"]:
+                return outcome
+            try:
+                results = pending.result()
+            except RuntimeError as error:
+                return {"success": False, "log": str(error)[-20000:],
+                        "reason": "the hidden checks could not be run (see the log)"}
+        course = Course.load(Path(a.repo), course_dir=scratch / "course")
+        apply_verdicts(course, lesson, self.student, results)
+        return {**outcome, **read_scores(course.db_url, lesson, self.student)}
 
 
 def grade_submission(assignment: Assignment, submission: Submission) -> Graded:

@@ -348,15 +348,22 @@ def write_contexts(repo: Path, lesson: str, folder: Path) -> Path:
     return folder
 
 
-def _spawn(spec: dict, workdir: Path) -> list[dict]:
+def _spawn(spec: dict, workdir: Path, server=None) -> list[dict]:
+    """Run ``spec`` in a fresh runner process, or in one forked by ``server`` (verdict_server)."""
     path = workdir / "spec.json"
     path.write_text(json.dumps(spec))
-    out = workdir / "outcomes.json"
-    proc = subprocess.run([sys.executable, "-m", "edgecourse.grading.verdicts", str(path),
-                           str(out)], capture_output=True, text=True)
-    if proc.returncode != 0 or not out.is_file():
-        raise RuntimeError(f"the verdict runner failed (exit {proc.returncode}):\n"
-                           f"{proc.stderr[-3000:]}")
+    out, log = workdir / "outcomes.json", workdir / "runner.log"
+    out.unlink(missing_ok=True)
+    if server is None:
+        with open(log, "w") as stderr:
+            code = subprocess.run([sys.executable, "-m", "edgecourse.grading.verdicts", str(path),
+                                   str(out)], stdout=subprocess.DEVNULL, stderr=stderr).returncode
+    else:
+        # A safety net only: the runner stops each child at its own time limit.
+        code = server.run(path, out, log, 60 + len(spec["jobs"]) * max(spec["timeout"], 600))
+    if code != 0 or not out.is_file():
+        raise RuntimeError(f"the verdict runner failed (exit {code}):\n"
+                           f"{log.read_text(errors='replace')[-3000:]}")
     return json.loads(out.read_text())
 
 
@@ -432,11 +439,13 @@ def _run_reference(repo: Path, lesson: str, workdir: Path, *, thorough: bool,
 def evaluate(repo: Path, lesson: str, answers: list[tuple[str, str | None]], references: dict,
              workdir: Path, *, graded_cases: dict | None = None, thorough: bool = False,
              limits: Limits | None = None, jail: bool = True,
-             timeout: float = DEFAULT_TIMEOUT) -> list[Verdict]:
+             timeout: float = DEFAULT_TIMEOUT, server=None) -> list[Verdict]:
     """Grade ``answers`` ((exercise, source) pairs) against ``references`` (from reference()).
 
     ``graded_cases`` (exercise -> case names) limits which cases cost points; the others only
-    decide ``Verdict.equivalent`` (mutation testing runs thorough references).
+    decide ``Verdict.equivalent`` (mutation testing runs thorough references). ``server`` (a
+    :class:`~edgecourse.grading.verdict_server.VerdictServer` of this lesson) forks the runner
+    from a process that has done the lesson's imports already.
     """
     repo = Path(repo)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -448,7 +457,7 @@ def evaluate(repo: Path, lesson: str, answers: list[tuple[str, str | None]], ref
     spec["judge"] = {"references": str(workdir / "references.json"),
                      "points": notebook.points(solution_cells(repo, lesson)),
                      "graded_cases": graded_cases}
-    return [Verdict(**v) for v in _spawn(spec, workdir)]
+    return [Verdict(**v) for v in _spawn(spec, workdir, server)]
 
 
 def judge_all(spec: dict, outcomes: list[dict], hidden) -> list[dict]:

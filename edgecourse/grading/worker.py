@@ -8,22 +8,17 @@ real gradebook, so workers can run side by side.
 """
 
 import copy
-import ctypes
 import json
 import logging
 import os
 import shutil
-import signal
 import sys
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-import nbformat
 from nbclient.exceptions import DeadKernelError
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat.notebooknode import NotebookNode
-from nbgrader.api import Gradebook
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
@@ -35,9 +30,15 @@ from nbgrader.preprocessors import (
 from nbgrader.preprocessors.base import NbGraderPreprocessor
 from traitlets import Integer
 
-from edgecourse.grading import answers, verdicts
 from edgecourse.grading.course import Course, api
-from edgecourse.grading.sandbox import PIDFILE_ENV, Limits, python_read_paths, write_kernelspec
+from edgecourse.grading.sandbox import (
+    PIDFILE_ENV,
+    Limits,
+    die_with_parent,
+    python_read_paths,
+    write_kernelspec,
+)
+from edgecourse.grading.scores import read_scores
 from edgecourse.grading.task import PARENT_ENV
 
 KERNEL_NAME = "edgecourse-sandbox"
@@ -125,74 +126,6 @@ def autograde_preprocessors() -> list:
             LimitOutputSize, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 
 
-def read_scores(db_url: str, lesson: str, student: str) -> dict:
-    """Return the grades and comments nbgrader saved for one submission."""
-    with Gradebook(db_url) as gb:
-        nb = gb.find_submission_notebook(lesson, lesson, student)
-        return {
-            "grades": {g.name: {"auto_score": g.auto_score, "max_score": float(g.max_score),
-                                "needs_manual_grade": bool(g.needs_manual_grade)}
-                       for g in nb.grades},
-            "comments": {c.name: c.auto_comment for c in nb.comments},
-            "late_penalty": nb.late_submission_penalty,
-        }
-
-
-HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-
-
-def visible_part(source: str) -> str:
-    """Return a check cell's source without any hidden-test block."""
-    begin, end = HIDDEN_MARKERS
-    while begin in source:
-        head, _, rest = source.partition(begin)
-        _, _, tail = rest.partition(end)
-        source = head.rstrip() + ("\n" + tail.lstrip() if tail.strip() else "")
-    return source
-
-
-def verdict_output(verdict: verdicts.Verdict) -> NotebookNode:
-    """Return the output the grader adds under a check cell: the points and why any were lost."""
-    lines = [f"Grader: {verdict.points:g} of {verdict.max_points:g} points for "
-             f"{verdict.exercise} (hidden checks run on your answer alone, in a fresh process)."]
-    lines += [f"  - {m}" for m in verdict.messages]
-    return NotebookNode(output_type="stream", name="stdout", text="\n".join(lines) + "\n")
-
-
-def start_verdicts(job: dict, submitted: Path) -> Future:
-    """Start grading every exercise outside the kernel (alongside nbgrader); return the future."""
-    references = json.loads(Path(job["references"]).read_text())
-    names = list(references)
-    found = answers.answers(answers.read_cells(submitted), names)
-    pool = ThreadPoolExecutor(1)
-    future = pool.submit(verdicts.evaluate, Path(job["repo"]), job["lesson"],
-                         [(n, found[n]) for n in names], references,
-                         Path(job["scratch"]) / "verdicts", limits=Limits(**job["limits"]),
-                         jail=job["limits"]["jail"])
-    pool.shutdown(wait=False)
-    return future
-
-
-def apply_verdicts(config, lesson: str, student: str, results: list[verdicts.Verdict]) -> None:
-    """Put the verdicts in the gradebook and, under each check, in the graded notebook."""
-    graded_nb = Path(config.CourseDirectory.root) / "autograded" / student / lesson / \
-        f"{lesson}.ipynb"
-    nb = nbformat.read(graded_nb, as_version=4)
-    by_check = {f"test_{v.exercise}": v for v in results}
-    with Gradebook(config.CourseDirectory.db_url) as gb:
-        for grade in gb.find_submission_notebook(lesson, lesson, student).grades:
-            verdict = by_check.get(grade.name)
-            if verdict is not None:
-                grade.auto_score = verdict.points
-        gb.db.commit()
-    for cell in nb.cells:
-        grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
-        if cell.cell_type == "code" and grade_id in by_check:
-            cell.source = visible_part(cell.source)
-            cell.outputs.append(verdict_output(by_check[grade_id]))
-    nbformat.write(nb, graded_nb)
-
-
 def run_job(job: dict) -> dict:
     """Grade the submission placed in ``job["scratch"]``; return nbgrader's outcome and scores."""
     scratch = Path(job["scratch"])
@@ -226,29 +159,13 @@ def run_job(job: dict) -> dict:
     config.Execute.iopub_timeout = 60
     config.LimitOutputSize.max_bytes = int(job["max_output_chars"])
     config.Autograde.autograde_preprocessors = autograde_preprocessors()
-    # A job without references (the worker's own tests) keeps nbgrader's in-kernel scores.
-    pending = start_verdicts(job, course / "submitted" / student / lesson / f"{lesson}.ipynb") \
-        if job.get("references") else None
     result = api(config, log_level=logging.INFO).autograde(lesson, student, force=True,
                                                            create=True)
     outcome = {"success": bool(result.get("success")),
                "log": ((result.get("error") or "") + "\n" + (result.get("log") or ""))[-20000:]}
     if outcome["success"]:
-        if pending is not None:
-            apply_verdicts(config, lesson, student, pending.result())
         outcome.update(read_scores(config.CourseDirectory.db_url, lesson, student))
     return outcome
-
-
-def die_with_parent() -> None:
-    """Get SIGKILL when the grading task that started this process dies (Linux)."""
-    parent = os.environ.get(PARENT_ENV)
-    if not parent or not sys.platform.startswith("linux"):
-        return
-    _PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != int(parent):  # it died before prctl took effect
-        os._exit(1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # A Dask worker killed mid-task takes its attempt with it (its kernels follow: ipykernel
     # exits when its parent does), so a retried task does not race an orphan.
-    die_with_parent()
+    if os.environ.get(PARENT_ENV):
+        die_with_parent(int(os.environ[PARENT_ENV]))
     job = json.loads(Path(args[0]).read_text())
     outcome = run_job(job)
     Path(job["scratch"], "result.json").write_text(json.dumps(outcome))

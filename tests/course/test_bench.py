@@ -7,6 +7,8 @@ import sys
 import pytest
 from lessons import LESSONS, REPO
 
+from edgecourse.deploy.firmware.report import format_rows
+
 pytestmark = [pytest.mark.slow, pytest.mark.bench]
 
 
@@ -27,3 +29,17 @@ def test_quick_benchmark_meets_its_targets(tmp_path):
     assert report["ledger"]["firmware_speed"]["c_instructions_per_inference"] > 0
     assert report["misses"] == []
     assert "x smaller" in run.stdout
+    # The README's Results are this run's numbers, exactly (the same on every x86-64 machine).
+    readme = _readme_results()
+    routes = format_rows(list(report["ledger"]["firmware_speed"]["routes"].values()))
+    for name, table in (("compression ledger", report["ledger"]["table"]),
+                        ("porting routes", routes)):
+        assert table.strip() in readme, (
+            f"README.md's Results differ from this run's {name}; paste this run's table:\n{table}")
+
+
+def _readme_results() -> str:
+    text = (REPO / "README.md").read_text()
+    results = text[text.index("### Results"):]
+    start = results.index("```") + 3
+    return results[start:results.index("```", start)]

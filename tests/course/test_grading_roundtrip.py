@@ -1,7 +1,8 @@
 """Is every graded exercise proven both ways through the real grading path (nbgrader + verdicts)?
 
-Parametrized over solutions/*, so a new lesson is picked up without touching this file.
-Each grading runs in its own course directory (its own gradebook), so tests run in parallel.
+Parametrized over solutions/*, so a new lesson is picked up without touching this file. Each
+lesson grades its three submissions (solution, untouched, wrong answers) in its own course
+directory (its own gradebook) with one verdict server, so lessons run in parallel.
 """
 
 import nbformat
@@ -24,16 +25,6 @@ from edgecourse.grading.grade import autograde, cell_scores, prepare_course, sub
 from edgecourse.grading.verdicts import hidden_module
 
 pytestmark = pytest.mark.slow
-
-
-def grade(tmp_path, lesson: str, notebook_path) -> dict:
-    course = tmp_path / "course"
-    prepare_course(REPO, course, lesson)
-    submit(course, lesson, "someone", notebook_path)
-    autograde(REPO, course, lesson, "someone")
-    scores = cell_scores(REPO, course, lesson, "someone")
-    assert scores, f"{lesson}: nbgrader recorded no graded cells"
-    return scores
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
@@ -61,36 +52,33 @@ def test_exercise_layout(lesson):
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_solution_scores_full_marks(tmp_path, lesson):
-    """Does the instructor's solution, submitted as is, get every point?"""
-    scores = grade(tmp_path, lesson, solution_path(lesson))
-    lost = {k: (s.score, s.max_score) for k, s in scores.items() if s.score != s.max_score}
+def test_grading_proves_every_exercise_both_ways(tmp_path, lesson):
+    """Through `edgecourse grade`'s path, in one course: does the instructor's solution get every
+    point, the untouched student version none, and a notebook with a plausible wrong answer in
+    every exercise none, with feedback that says why and holds no hidden test?"""
+    wrong = tmp_path / f"{lesson}.ipynb"
+    nbformat.write(with_answers(student_path(lesson),
+                                {n: w[0] for n, w in wrong_answers(lesson).items()}), wrong)
+    course_dir = tmp_path / "course"
+    prepare_course(REPO, course_dir, lesson)
+    notebooks = {"solution": solution_path(lesson), "untouched": student_path(lesson),
+                 "wrong": wrong}
+    for student, path in notebooks.items():
+        submit(course_dir, lesson, student, path)
+    autograde(REPO, course_dir, lesson, *notebooks)
+    scores = {student: cell_scores(REPO, course_dir, lesson, student) for student in notebooks}
+    assert scores["solution"], f"{lesson}: nbgrader recorded no graded cells"
+    lost = {k: (s.score, s.max_score) for k, s in scores["solution"].items()
+            if s.score != s.max_score}
     assert not lost, f"{lesson}: the solution loses points in {lost}"
-    assert sum(s.max_score for s in scores.values()) > 0
-
-
-@pytest.mark.parametrize("lesson", LESSONS)
-def test_untouched_student_version_scores_zero(tmp_path, lesson):
-    """Does the student version, with its stubs, score zero on every autograded cell?"""
-    scores = grade(tmp_path, lesson, student_path(lesson))
-    earned = {k: s.score for k, s in scores.items() if s.score != 0}
-    assert not earned, f"{lesson}: the unsolved notebook earns points in {earned}"
-
-
-@pytest.mark.parametrize("lesson", LESSONS)
-def test_wrong_answers_score_nothing(tmp_path, lesson):
-    """Does a notebook with a plausible wrong answer in every exercise lose all those points?"""
-    nb = with_answers(student_path(lesson), {n: w[0] for n, w in wrong_answers(lesson).items()})
-    path = tmp_path / f"{lesson}.ipynb"
-    nbformat.write(nb, path)
-    scores = grade(tmp_path, lesson, path)
-    earned = {k: s.score for k, s in scores.items() if s.score != 0}
-    assert not earned, f"{lesson}: wrong answers still earn points in {earned}"
+    assert sum(s.max_score for s in scores["solution"].values()) > 0
+    for student in ("untouched", "wrong"):
+        earned = {k: s.score for k, s in scores[student].items() if s.score != 0}
+        assert not earned, f"{lesson}: the {student} notebook earns points in {earned}"
     # The feedback a student gets back says why, and holds no hidden test.
-    course = Course.load(REPO, tmp_path / "course")
-    check(course.api().generate_feedback(lesson, "someone", force=True), "generate_feedback")
-    page = (course.course_dir / "feedback" / "someone" / lesson / f"{lesson}.html").read_text()
-    leaks = hidden_test_lines(lesson, page, path.read_text())
+    course = Course.load(REPO, course_dir)
+    check(course.api().generate_feedback(lesson, "wrong", force=True), "generate_feedback")
+    page = (course_dir / "feedback" / "wrong" / lesson / f"{lesson}.html").read_text()
+    leaks = hidden_test_lines(lesson, page, wrong.read_text())
     assert not leaks, f"{lesson}: the feedback shows hidden test code: {leaks[:3]}"
-    assert page.count("Grader: 0 of") == len(scores), "each check explains its verdict"
-
+    assert page.count("Grader: 0 of") == len(scores["wrong"]), "each check explains its verdict"

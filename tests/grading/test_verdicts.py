@@ -11,10 +11,11 @@ import os
 
 import numpy as np
 import pytest
-from lessons import LESSONS, REPO, student_path, wrong_answers
+from lessons import LESSONS, LEVELS, REPO, student_path, wrong_answers
 
 from edgecourse.grading import answers, mutants, plain, verdicts
 from edgecourse.grading.sandbox import landlock_abi
+from edgecourse.grading.verdict_server import VerdictServer, server_for
 
 pytestmark = pytest.mark.slow
 TAMPER_LESSON = "06_weight_sharing"
@@ -26,9 +27,17 @@ def _solutions(lesson: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_hidden_tests_grade_both_ways(lesson, tmp_path):
-    """Solution: full points; stubs: zero; each wrong answer: zero on its exercise."""
+def test_hidden_tests_grade_both_ways(lesson, tmp_path, monkeypatch):
+    """Solution: full points; stubs: zero; each wrong answer: zero on its exercise.
+
+    The references are made at the baseline CPU level and the answers run at AVX2: a solution
+    graded on a server scores what it scores on the student's machine.
+    """
+    for key, value in LEVELS["baseline"].items():
+        monkeypatch.setenv(key, value)
     references = verdicts.reference(REPO, lesson, tmp_path / "reference")
+    for key, value in LEVELS["avx2"].items():
+        monkeypatch.setenv(key, value)
     solutions = _solutions(lesson)
     stubs = answers.answers(answers.read_cells(student_path(lesson)), list(solutions))
     jobs = [(n, s, "solution") for n, s in solutions.items()]
@@ -158,6 +167,51 @@ def test_tampering_inside_an_answer_earns_nothing(tamper_references, tmp_path):
     delegated = [k for k, v in zip(TAMPER, results, strict=True)
                  if any("write it yourself" in m for m in v.messages)]
     assert {"alias", "getattr", "exec", "profiler-off"} <= set(delegated), delegated
+
+
+def test_a_warm_server_forgets_each_submission(tamper_references, tmp_path):
+    """Does a server's next submission see nothing an earlier one changed, and a dead one restart?
+
+    The first submission patches numpy, the judge's helper and the hidden module at import and at
+    call time; the next, on the same server, is the solution (full points) and a wrong answer
+    (none), judged exactly as a cold runner judges them.
+    """
+    patches = ("import numpy as np, sys\n"
+               "np.allclose = np.array_equal = lambda *a, **kw: True\n"
+               "sys.modules['edgecourse.grading.plain'].compare = lambda *a, **kw: []\n"
+               "def kmeans_1d(values, k, max_iter=100):\n"
+               "    np.testing.assert_array_equal = lambda *a, **kw: None\n"
+               "    return np.zeros(k), np.zeros(np.size(values), dtype=np.int64)\n")
+    right = _solutions(TAMPER_LESSON)["kmeans_1d"]
+    wrong = wrong_answers(TAMPER_LESSON)["kmeans_1d"][0]
+    reference = {"kmeans_1d": tamper_references["kmeans_1d"]}
+    server = server_for(REPO, TAMPER_LESSON)
+    try:
+        assert server_for(REPO, TAMPER_LESSON) is server
+        first, = verdicts.evaluate(REPO, TAMPER_LESSON, [("kmeans_1d", patches)], reference,
+                                   tmp_path / "a", server=server)
+        warm = verdicts.evaluate(REPO, TAMPER_LESSON, [("kmeans_1d", right), ("kmeans_1d", wrong)],
+                                 reference, tmp_path / "b", server=server)
+    finally:
+        os.kill(server._proc.pid, 9)
+        server._proc.wait()
+    cold = verdicts.evaluate(REPO, TAMPER_LESSON, [("kmeans_1d", right), ("kmeans_1d", wrong)],
+                             reference, tmp_path / "c")
+    assert first.points == 0 and first.messages
+    assert [(v.points, v.messages) for v in warm] == [(v.points, v.messages) for v in cold]
+    assert [v.points for v in warm] == [warm[0].max_points, 0.0]
+    restarted = server_for(REPO, TAMPER_LESSON)
+    assert restarted is not server and restarted.alive()
+    restarted.close()
+
+
+def test_a_server_that_cannot_start_says_why(tmp_path):
+    server = VerdictServer(REPO, "99_no_such_lesson")
+    try:
+        with pytest.raises(RuntimeError, match="verdict server for 99_no_such_lesson stopped"):
+            server.run(tmp_path / "spec.json", tmp_path / "out.json", tmp_path / "log", 60)
+    finally:
+        server.close()
 
 
 def test_mutation_score_of_lesson_06():
