@@ -33,8 +33,10 @@ _ALL_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15
 _ALL_LATEST = (1 << 16) - 1
 
 # System folders a Python kernel reads; missing ones are skipped.
+# Read-only; of /dev only the entropy and zero devices (torch and numpy seed from /dev/urandom).
 SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/opt",
-               "/var/lib", "/var/cache", "/proc", "/sys", "/run")
+               "/var/lib", "/var/cache", "/proc", "/sys", "/run", "/dev/urandom", "/dev/random",
+               "/dev/zero")
 # Only the null device: no /dev/shm (a folder every kernel could share), no terminals.
 SYSTEM_WRITE = ("/dev/null",)
 # What a kernel's environment keeps of the grader's (the rest, e.g. database passwords, is
@@ -42,6 +44,7 @@ SYSTEM_WRITE = ("/dev/null",)
 ENVIRONMENT = ("PATH", "HOME", "TMPDIR", "LANG", "LANGUAGE", "TERM", "TZ", "CI", "MPLCONFIGDIR",
                "IPYTHONDIR", "MALLOC_ARENA_MAX", "PYTHONNOUSERSITE", "PYTHONHASHSEED",
                "PYTHONWARNINGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "ATEN_CPU_CAPABILITY",
+               "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA",
                "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "LC_", "JPY_", "JUPYTER_",
                "EDGECOURSE_")
 # Where the kernel's pid is appended, so the grader can kill a kernel its worker left behind.

@@ -376,13 +376,15 @@ def _spec(repo: Path, lesson: str, jobs: list[dict], workdir: Path, *, thorough:
 
 
 def _reference_key(repo: Path, lesson: str, thorough: bool) -> str:
-    """Return a digest of everything a reference run depends on (code, versions, dispatch)."""
+    """Return a digest of everything a reference run depends on (code, versions).
+
+    Not the CPU dispatch settings of the environment: ``edgecourse.lab.backend`` pins them in
+    every process that computes (and tests prove the environment cannot move a number).
+    """
     digest = hashlib.sha256(f"{lesson}\0{thorough}\0{sys.version}\0".encode())
     for name in ("numpy", "torch", "tensorflow", "scikit-learn", "ai-edge-litert"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             digest.update(f"{name}={importlib.metadata.version(name)}\0".encode())
-    for key in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "TF_ENABLE_ONEDNN_OPTS"):
-        digest.update(f"{key}={os.environ.get(key, '')}\0".encode())
     package = Path(__file__).resolve().parents[1]
     files = [Path(repo) / "solutions" / lesson / f"{lesson}.ipynb",
              Path(repo) / HIDDEN_DIR / f"{lesson}.py",
@@ -398,7 +400,7 @@ def reference(repo: Path, lesson: str, workdir: Path, *, thorough: bool = False,
     """Run the instructor's solution through every probe; return exercise -> plain cases JSON.
 
     The result is cached under ``cache_root()/references`` by a digest of the solution, the hidden
-    tests, the package's code, the library versions and the CPU dispatch settings.
+    tests, the package's code and the library versions.
     """
     cached = cache_root() / "references" / f"{_reference_key(repo, lesson, thorough)}.json"
     if cached.is_file():

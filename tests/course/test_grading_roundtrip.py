@@ -9,6 +9,7 @@ import nbformat
 import pytest
 from lessons import (
     LESSONS,
+    LEVELS,
     REPO,
     cell_index,
     exercises,
@@ -52,10 +53,13 @@ def test_exercise_layout(lesson):
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_grading_proves_every_exercise_both_ways(tmp_path, lesson):
+def test_grading_proves_every_exercise_both_ways(tmp_path, lesson, monkeypatch):
     """Through `edgecourse grade`'s path, in one course: does the instructor's solution get every
     point, the untouched student version none, and a notebook with a plausible wrong answer in
-    every exercise none, with feedback that says why and holds no hidden test?"""
+    every exercise none, with feedback that says why and holds no hidden test? Graded with the
+    environment asking for the baseline CPU kernels (test_verdicts grades at AVX2)."""
+    for key, value in LEVELS["baseline"].items():
+        monkeypatch.setenv(key, value)
     wrong = tmp_path / f"{lesson}.ipynb"
     nbformat.write(with_answers(student_path(lesson),
                                 {n: w[0] for n, w in wrong_answers(lesson).items()}), wrong)

@@ -120,7 +120,9 @@ def test_kernels_share_no_writable_folder(tmp_path):
             "'/var/tmp/edgecourse-share'):\n"
             "    try:\n        open(path, 'w').write('answers')\n        print('WROTE', path)\n"
             "    except OSError as error:\n        print('DENIED', path, type(error).__name__)\n"
-            "open('/dev/null', 'w').write('fine')\n")
+            "open('/dev/null', 'w').write('fine')\n"
+            "import torch\n"  # torch seeds itself from /dev/urandom: readable, not writable
+            "assert len(open('/dev/urandom', 'rb').read(8)) == 8 and torch.initial_seed() >= 0\n")
     result = sandboxed(code, *jail(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "WROTE" not in result.stdout, result.stdout
