@@ -2,7 +2,7 @@
 
 nbgrader scores each check cell in the student's kernel; :mod:`edgecourse.grading.verdicts`
 decides the exercise outside it. :func:`apply_verdicts` puts the verdicts in the scratch
-course's gradebook and under each check cell of the graded notebook (its visible part only);
+course's gradebook and under each check cell of the graded notebook;
 :func:`read_scores` reads what the gradebook then holds.
 """
 
@@ -28,19 +28,6 @@ def read_scores(db_url: str, lesson: str, student: str) -> dict:
         }
 
 
-HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-
-
-def visible_part(source: str) -> str:
-    """Return a check cell's source without any hidden-test block."""
-    begin, end = HIDDEN_MARKERS
-    while begin in source:
-        head, _, rest = source.partition(begin)
-        _, _, tail = rest.partition(end)
-        source = head.rstrip() + ("\n" + tail.lstrip() if tail.strip() else "")
-    return source
-
-
 def verdict_output(verdict: Verdict) -> NotebookNode:
     """Return the output the grader adds under a check cell: the points and why any were lost."""
     lines = [f"Grader: {verdict.points:g} of {verdict.max_points:g} points for "
@@ -63,6 +50,5 @@ def apply_verdicts(course: Course, lesson: str, student: str, results: list[Verd
     for cell in nb.cells:
         grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
         if cell.cell_type == "code" and grade_id in by_check:
-            cell.source = visible_part(cell.source)
             cell.outputs.append(verdict_output(by_check[grade_id]))
     nbformat.write(nb, graded_nb)

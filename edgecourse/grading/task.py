@@ -149,7 +149,6 @@ class _Attempts:
     def __init__(self, assignment: Assignment, student: str, work: Path, original: Path):
         self.assignment, self.student, self.work, self.original = assignment, student, work, original
         (work / "gradebook-snapshot.db").write_bytes(assignment.template_db)
-        (work / "references.json").write_text(json.dumps(assignment.references))
         (work / "extra").mkdir()
         write_folder(assignment.extra_files, work / "extra")
         self.last: Path | None = None
