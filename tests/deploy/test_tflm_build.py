@@ -88,6 +88,9 @@ def test_the_image_is_measured_from_the_link(kernels, tmp_path_factory):
     assert r.arena_bytes <= parts["application"]["ram"], "the tensor arena is static RAM"
     assert 256 < r.stack_bytes < 16 * 1024
     assert r.setup_instructions > 1_000, "AllocateTensors does real work"
+    elf = _folders["course", kernels] / "build" / "cortex-m4" / "course.elf"
+    assert str(TREES[kernels].resolve()).encode() not in elf.read_bytes(), (
+        "the image holds the TFLM tree's path: its size would depend on where the tree lies")
 
 
 def test_cmsis_nn_is_faster_than_reference_and_generated_c_in_between(tmp_path_factory):
