@@ -85,6 +85,11 @@ def misses(report: dict) -> list[str]:
     if grading["score"] != grading["max_score"]:
         found.append(f"the solutions scored {grading['score']} of {grading['max_score']} when graded")
     found += report["ledger"]["misses"]
+    speed = report["ledger"]["firmware_speed"]
+    c, cmsis = speed["c_instructions_per_inference"], speed["tflm_cmsis_nn_instructions_per_inference"]
+    if cmsis is not None and c >= cmsis:
+        found.append(f"the course model's generated C takes {c:,} instructions per inference, "
+                     f"behind TFLM + CMSIS-NN ({cmsis:,})")
     return found
 
 

@@ -43,3 +43,18 @@ def _readme_results() -> str:
     results = text[text.index("### Results"):]
     start = results.index("```") + 3
     return results[start:results.index("```", start)]
+
+
+@pytest.mark.parametrize("c, cmsis, behind", [(90_000, 137_000, False), (137_000, 137_000, True),
+                                              (150_000, 137_000, True)])
+def test_the_benchmark_misses_when_generated_c_falls_behind_cmsis_nn(c, cmsis, behind):
+    from edgecourse.bench.run import misses
+
+    report = {"runtime": {}, "complete_course": False,
+              "grading": {"seconds": 1, "limit_s": 60, "score": 3, "max_score": 3},
+              "ledger": {"misses": [], "firmware_speed": {
+                  "c_instructions_per_inference": c,
+                  "tflm_cmsis_nn_instructions_per_inference": cmsis}}}
+    found = misses(report)
+    assert bool(found) == behind
+    assert not found or ("course model" in found[0] and f"{cmsis:,}" in found[0])

@@ -99,7 +99,7 @@ def test_cmsis_nn_is_faster_than_reference_and_generated_c_in_between(tmp_path_f
     model, X = MODELS["course"]()
     c = verify_c(model, X[:2], "course", host=False, directory=tmp_path_factory.mktemp("c"))
     print("\n" + format_table([c, ref, cmsis]))
-    assert cmsis.instructions < c.instructions < ref.instructions
+    assert c.instructions < cmsis.instructions < ref.instructions, "generated C behind CMSIS-NN"
     assert c.flash_bytes < ref.flash_bytes and c.ram_bytes < ref.ram_bytes
 
 

@@ -41,6 +41,19 @@ def c_array(values, per_line: int = 16, indent: str = "  ", hex_bytes: bool = Fa
                       for i in range(0, len(flat), per_line))
 
 
+def packed_rows(weights: np.ndarray) -> np.ndarray:
+    """Return int8 weight rows laid out for ec_kernels.c's inner loop (flattened).
+
+    Each row (one output channel) is padded with zeros to a multiple of 4 and every group of
+    4 is stored w0 w2 w1 w3, so that SXTB16 of a 32-bit load gives (w0, w1) and, rotated by 8
+    bits, (w2, w3): the pairs SMLAD multiplies with two int16 inputs.
+    """
+    rows = np.asarray(weights, dtype=np.int8).reshape(len(weights), -1)
+    padded = np.zeros((len(rows), -(-rows.shape[1] // 4) * 4), dtype=np.int8)
+    padded[:, :rows.shape[1]] = rows
+    return padded.reshape(len(rows), -1, 4)[:, :, [0, 2, 1, 3]].reshape(-1)
+
+
 def check_int8(model: TFLiteModel) -> None:
     """Raise ValueError unless the model is a fully int8 model with only supported ops."""
     unsupported = [op for op in model.ops if op not in SUPPORTED_OPS]
@@ -75,6 +88,7 @@ class _Layers:
         self.model = model
         self.codebooks = codebooks
         self.scratch_bytes = 0  # the largest (weights + outputs) of one codebook channel
+        self.column = 0  # the longest packed row: int16 entries of the im2col column
         self.arrays: list[dict] = []  # {"ctype", "name", "values"}
         self.layers: list[dict] = []  # {"ctype", "name", "fields", "call", "in", "out"}
 
@@ -83,13 +97,17 @@ class _Layers:
                             "body": c_array(values)})
         return name
 
-    def weights(self, op: Operator, tag: str, fields: dict, kind: str, scratch: int) -> dict:
-        """Return the kernel fields with int8 weights, or packed indices into a codebook."""
+    def weights(self, op: Operator, tag: str, fields: dict, kind: str, outputs: int) -> dict:
+        """Return the kernel fields with packed int8 rows, or packed indices into a codebook."""
+        data = self.model.tensors[op.inputs[1]].data
+        row = -(-data[0].size // 4) * 4
+        # Two columns (conv: two output pixels at a time), then two int32 accumulators per unit.
+        self.column = max(self.column, 2 * row + 4 * len(data))
+        fields = {**fields, "row": row, "column": "g_column"}
         book = self.codebooks.get(op.inputs[1])
         if book is None:
-            return {**fields, "filter": self.array("int8_t", f"{tag}_filter",
-                                                   self.model.tensors[op.inputs[1]].data)}
-        self.scratch_bytes = max(self.scratch_bytes, scratch)
+            return {**fields, "filter": self.array("int8_t", f"{tag}_filter", packed_rows(data))}
+        self.scratch_bytes = max(self.scratch_bytes, row + outputs)
         # One padding byte: the decoder reads two bytes per index.
         packed = np.frombuffer(book.packed + b"\0", dtype=np.uint8)
         return {**{f"{kind}.{key}": value for key, value in fields.items()},
@@ -135,7 +153,17 @@ class _Layers:
             "mult": self.array("int32_t", f"{tag}_mult", mult),
             "shift": self.array("int32_t", f"{tag}_shift", shift),
         }
-        return self.weights(op, tag, fields, "conv", f_h * f_w * in_c + out_h * out_w)
+        # The input copied as int16 inside its zero border, after the columns and accumulators.
+        padded_h = max(in_h + fields["pad_h"], (out_h - 1) * stride_h + (f_h - 1) * dil_h + 1)
+        padded_w = max(in_w + fields["pad_w"], (out_w - 1) * stride_w + (f_w - 1) * dil_w + 1)
+        if op.op == "DEPTHWISE_CONV_2D":
+            self.column = max(self.column, 2 * out_c + padded_h * padded_w * in_c)
+            return {**fields, "row": 0, "column": "g_column",
+                    "filter": self.array("int8_t", f"{tag}_filter", w.data)}
+        fields = self.weights(op, tag, fields, "conv", out_h * out_w)
+        self.column = max(self.column, 2 * -(-f_h * f_w * in_c // 4) * 4 + 4 * out_c +
+                          padded_h * padded_w * in_c)
+        return fields
 
     def pool(self, op: Operator) -> dict:
         x, y = self.model.tensors[op.inputs[0]], self.model.tensors[op.outputs[0]]
@@ -159,18 +187,21 @@ class _Layers:
         if x.size % depth:
             raise ValueError(f"FULLY_CONNECTED #{op.index}: input size {x.size} is not a "
                              f"multiple of the weights' depth {depth}")
+        if any(z != 0 for z in w.zero_points):
+            raise ValueError(f"FULLY_CONNECTED #{op.index}: filter zero points must be 0 "
+                             "(symmetric int8 weights, as TFLite's int8 scheme has them)")
         per_channel = len(w.scales) > 1
         mult, shift = conv_multipliers(x.scale, w.scales, y.scale)
         act_min, act_max = activation_range(op.options["fusedActivationFunction"], y.scale,
                                             y.zero_point)
         fields = {"batches": x.size // depth, "depth": depth, "units": units,
                   "per_channel": int(per_channel), "in_offset": -x.zero_point,
-                  "filter_offset": -w.zero_point, "out_offset": y.zero_point,
+                  "out_offset": y.zero_point,
                   "act_min": act_min, "act_max": act_max,
                   "bias": self.bias(op, tag),
                   "mult": self.array("int32_t", f"{tag}_mult", mult),
                   "shift": self.array("int32_t", f"{tag}_shift", shift)}
-        return self.weights(op, tag, fields, "fc", depth + x.size // depth)
+        return self.weights(op, tag, fields, "fc", x.size // depth)
 
     def softmax(self, op: Operator) -> dict:
         x, y = self.model.tensors[op.inputs[0]], self.model.tensors[op.outputs[0]]
@@ -235,6 +266,7 @@ def generate_c(model, name: str = "model", codebook: bool = False) -> dict[str, 
         "output": {"offset": plan.offsets[parsed.outputs[0]], "size": y.size,
                    "shape": list(y.shape), "scale": y.scale, "zero_point": y.zero_point},
         "model_bytes": len(parsed.model_bytes), "scratch_bytes": layers.scratch_bytes,
+        "column": layers.column,
     }
     files = {f"{prefix}.h": render("c/model.h.j2", context),
              f"{prefix}.c": render("c/model.c.j2", context)}

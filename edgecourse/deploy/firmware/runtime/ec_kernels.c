@@ -2,6 +2,12 @@
 #include "ec_kernels.h"
 
 #include <stddef.h>
+#include <string.h>
+
+#if defined(__ARM_FEATURE_DSP) && !defined(EC_PORTABLE)
+#define EC_DSP 1
+#include <arm_acle.h>
+#endif
 
 static int32_t ec_min(int32_t a, int32_t b) { return a < b ? a : b; }
 static int32_t ec_max(int32_t a, int32_t b) { return a > b ? a : b; }
@@ -17,130 +23,324 @@ static int32_t ec_srdhm(int32_t a, int32_t b) {
 }
 
 /* gemmlowp RoundingDivideByPOT: x / 2^exponent, rounded half away from zero. */
-static int32_t ec_rdbpot(int32_t x, int32_t exponent) {
+static inline int32_t ec_rdbpot(int32_t x, int32_t exponent) {
   const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
   const int32_t remainder = x & mask;
   const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-/* TFLM's MultiplyByQuantizedMultiplier (double rounding): x * multiplier * 2^(shift - 31). */
-int32_t ec_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
-  const int32_t left = shift > 0 ? shift : 0;
-  const int32_t right = shift > 0 ? 0 : -shift;
-  return ec_rdbpot(ec_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+/* TFLM's MultiplyByQuantizedMultiplier (double rounding): x * multiplier * 2^(shift - 31).
+ * floor((a*b + 2^30) / 2^31) equals gemmlowp's SaturatingRoundingDoublingHighMul whenever it
+ * cannot saturate (a == b == INT32_MIN), which a multiplier >= 0 never does: one SMLAL. */
+static inline int32_t ec_scale(int32_t x, int32_t multiplier, int32_t shift) {
+  const int32_t left = shift > 0 ? shift : 0, right = left - shift; /* no branch */
+  const int64_t product = (int64_t)(int32_t)((uint32_t)x << left) * multiplier +
+                          ((int64_t)1 << 30);
+  const int32_t high = (int32_t)(product >> 31);
+  /* gemmlowp RoundingDivideByPOT by 2^right, as ec_rdbpot. */
+  const int32_t mask = (int32_t)((1u << right) - 1u);
+  const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)high >> 31);
+  return (high >> right) + ((high & mask) > threshold);
 }
 
-static int8_t ec_requantize(int32_t acc, int32_t mult, int32_t shift, int32_t out_offset,
-                            int32_t act_min, int32_t act_max) {
-  acc = ec_multiply_by_quantized_multiplier(acc, mult, shift) + out_offset;
+int32_t ec_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
+  return ec_scale(x, multiplier, shift);
+}
+
+static inline int8_t ec_requantize(int32_t acc, int32_t mult, int32_t shift,
+                                   int32_t out_offset, int32_t act_min, int32_t act_max) {
+  acc = ec_scale(acc, mult, shift) + out_offset;
   return (int8_t)ec_min(ec_max(acc, act_min), act_max);
 }
 
-void ec_conv2d(const ec_conv_t *p, const int8_t *in, int8_t *out) {
-  int oy, ox, oc, fy, fx, ic;
-  for (oy = 0; oy < p->out_h; ++oy) {
-    for (ox = 0; ox < p->out_w; ++ox) {
-      const int y0 = oy * p->stride_h - p->pad_h;
-      const int x0 = ox * p->stride_w - p->pad_w;
-      for (oc = 0; oc < p->out_c; ++oc) {
-        int32_t acc = 0;
-        for (fy = 0; fy < p->f_h; ++fy) {
-          const int y = y0 + p->dil_h * fy;
-          if (y < 0 || y >= p->in_h) continue;
-          for (fx = 0; fx < p->f_w; ++fx) {
-            const int x = x0 + p->dil_w * fx;
-            const int8_t *pixel = in + (y * p->in_w + x) * p->in_c;
-            const int8_t *w = p->filter + ((oc * p->f_h + fy) * p->f_w + fx) * p->in_c;
-            if (x < 0 || x >= p->in_w) continue;
-            for (ic = 0; ic < p->in_c; ++ic) acc += w[ic] * (pixel[ic] + p->in_offset);
-          }
-        }
-        if (p->bias != NULL) acc += p->bias[oc];
-        out[(oy * p->out_w + ox) * p->out_c + oc] = ec_requantize(
-            acc, p->mult[oc], p->shift[oc], p->out_offset, p->act_min, p->act_max);
-      }
+/* ---- packed weight rows times int16 columns (row: a multiple of 4) ---- */
+
+/* The requantization of one output channel, and where its outputs go. */
+typedef struct {
+  const int8_t *filter;
+  int32_t row;
+  const int32_t *bias, *mult, *shift;
+  int per_channel, units;
+  int32_t out_offset, act_min, act_max;
+} ec_rows_t;
+
+#if EC_DSP
+static uint32_t ec_load32(const void *p) {
+  uint32_t v;
+  memcpy(&v, p, 4); /* one LDR */
+  return v;
+}
+
+/* (w0, w1) and (w2, w3) of a group stored w0 w2 w1 w3: SXTB16, and SXTB16 with ROR #8. */
+static int16x2_t ec_low_pair(uint32_t u) { return __sxtb16((int8x4_t)u); }
+static int16x2_t ec_high_pair(uint32_t u) {
+  int16x2_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(u));
+  return r;
+}
+
+/* a[j][k] += row j . column k for rows w, w + row and columns x0, x1: 16 MACs per group. */
+static void ec_dot_2x2(const int8_t *w, int32_t row, const int16_t *x0, const int16_t *x1,
+                       int32_t a[2][2]) {
+  int32_t s00 = a[0][0], s01 = a[0][1], s10 = a[1][0], s11 = a[1][1];
+  const int8_t *w1 = w + row, *const end = w + row;
+  for (; w < end; w += 4, w1 += 4, x0 += 4, x1 += 4) {
+    const int16x2_t p0 = (int16x2_t)ec_load32(x0), q0 = (int16x2_t)ec_load32(x0 + 2);
+    const int16x2_t p1 = (int16x2_t)ec_load32(x1), q1 = (int16x2_t)ec_load32(x1 + 2);
+    uint32_t u = ec_load32(w);
+    int16x2_t lo = ec_low_pair(u), hi = ec_high_pair(u);
+    s00 = __smlad(hi, q0, __smlad(lo, p0, s00));
+    s01 = __smlad(hi, q1, __smlad(lo, p1, s01));
+    u = ec_load32(w1);
+    lo = ec_low_pair(u);
+    hi = ec_high_pair(u);
+    s10 = __smlad(hi, q0, __smlad(lo, p0, s10));
+    s11 = __smlad(hi, q1, __smlad(lo, p1, s11));
+  }
+  a[0][0] = s00, a[0][1] = s01, a[1][0] = s10, a[1][1] = s11;
+}
+
+static int32_t ec_dot(const int8_t *w, const int16_t *x, int32_t row, int32_t acc) {
+  int32_t i;
+  for (i = 0; i < row; i += 4) {
+    const uint32_t u = ec_load32(w + i);
+    acc = __smlad(ec_low_pair(u), (int16x2_t)ec_load32(x + i), acc);
+    acc = __smlad(ec_high_pair(u), (int16x2_t)ec_load32(x + i + 2), acc);
+  }
+  return acc;
+}
+#else
+/* Portable C: the same sums (each group of 4 weights is stored w0 w2 w1 w3). */
+static int32_t ec_dot(const int8_t *w, const int16_t *x, int32_t row, int32_t acc) {
+  int32_t i;
+  for (i = 0; i < row; i += 4) {
+    acc += w[i] * x[i] + w[i + 2] * x[i + 1] + w[i + 1] * x[i + 2] + w[i + 3] * x[i + 3];
+  }
+  return acc;
+}
+
+static void ec_dot_2x2(const int8_t *w, int32_t row, const int16_t *x0, const int16_t *x1,
+                       int32_t a[2][2]) {
+  a[0][0] = ec_dot(w, x0, row, a[0][0]);
+  a[0][1] = ec_dot(w, x1, row, a[0][1]);
+  a[1][0] = ec_dot(w + row, x0, row, a[1][0]);
+  a[1][1] = ec_dot(w + row, x1, row, a[1][1]);
+}
+#endif
+
+/* acc0[o] (and acc1[o] when x1 is not NULL), o < units: bias + row o times x0 (and x1). */
+static void ec_accumulate(const ec_rows_t *r, const int16_t *x0, const int16_t *x1,
+                          int32_t *acc0, int32_t *acc1) {
+  int o;
+  for (o = 0; o < r->units; ++o) acc0[o] = acc1[o] = r->bias != NULL ? r->bias[o] : 0;
+  for (o = 0; o + 1 < r->units && x1 != NULL; o += 2) {
+    int32_t a[2][2];
+    a[0][0] = acc0[o], a[0][1] = acc1[o], a[1][0] = acc0[o + 1], a[1][1] = acc1[o + 1];
+    ec_dot_2x2(r->filter + o * r->row, r->row, x0, x1, a);
+    acc0[o] = a[0][0], acc1[o] = a[0][1], acc0[o + 1] = a[1][0], acc1[o + 1] = a[1][1];
+  }
+  for (; o < r->units; ++o) {
+    acc0[o] = ec_dot(r->filter + o * r->row, x0, r->row, acc0[o]);
+    if (x1 != NULL) acc1[o] = ec_dot(r->filter + o * r->row, x1, r->row, acc1[o]);
+  }
+}
+
+/* out[o] = the requantized acc[o], o < units. */
+static void ec_requantize_all(const ec_rows_t *r, const int32_t *acc, int8_t *out) {
+  const int32_t *const mult = r->mult, *const shift = r->shift;
+  const int32_t units = r->units, out_offset = r->out_offset;
+  const int32_t act_min = r->act_min, act_max = r->act_max;
+  const int step = r->per_channel ? 1 : 0;
+  int o;
+  for (o = 0; o < units; ++o) {
+    out[o] = ec_requantize(acc[o], mult[o * step], shift[o * step], out_offset, act_min, act_max);
+  }
+}
+
+/* n int16 values from s to d, two per 32-bit load and store. */
+static inline void ec_copy16(int16_t *d, const int16_t *s, int32_t n) {
+  int32_t i;
+  for (i = 0; i + 1 < n; i += 2) {
+    uint32_t v;
+    memcpy(&v, s + i, 4);
+    memcpy(d + i, &v, 4);
+  }
+  if (i < n) d[i] = s[i];
+}
+
+/* The padded input's height or width: the last tap any output reads, plus one. */
+static int ec_padded(int out, int stride, int pad, int f, int dil, int in) {
+  return ec_max(in + pad, (out - 1) * stride + (f - 1) * dil + 1);
+}
+
+/* The input as int16 with the offset added, inside a border of zeros (TFLM skips padded
+ * pixels: they add 0), so that every receptive field is whole rows of it. */
+static void ec_pad_input(const ec_conv_t *p, const int8_t *in, int16_t *padded, int hp, int wp) {
+  const int32_t run = p->in_w * p->in_c, offset = p->in_offset;
+  int y, i;
+  memset(padded, 0, (size_t)(hp * wp * p->in_c) * sizeof *padded);
+  for (y = 0; y < p->in_h; ++y) {
+    int16_t *d = padded + ((y + p->pad_h) * wp + p->pad_w) * p->in_c;
+    const int8_t *s = in + y * run;
+    for (i = 0; i < run; ++i) d[i] = (int16_t)(s[i] + offset);
+  }
+}
+
+/* im2col of output pixel (oy, ox) from the padded input; the zero tail up to row is written
+ * once by the caller. */
+static void ec_im2col(const ec_conv_t *p, const int16_t *padded, int wp, int oy, int ox,
+                      int16_t *c) {
+  const int32_t run = p->f_w * p->in_c;
+  const int16_t *top = padded + (oy * p->stride_h * wp + ox * p->stride_w) * p->in_c;
+  int fy, fx;
+  for (fy = 0; fy < p->f_h; ++fy, c += run) {
+    const int16_t *s = top + fy * p->dil_h * wp * p->in_c;
+    if (p->dil_w == 1) {
+      ec_copy16(c, s, run); /* the row's taps are contiguous */
+    } else {
+      for (fx = 0; fx < p->f_w; ++fx) ec_copy16(c + fx * p->in_c, s + fx * p->dil_w * p->in_c, p->in_c);
     }
   }
 }
 
+void ec_conv2d(const ec_conv_t *p, const int8_t *in, int8_t *out) {
+  const int32_t k = p->f_h * p->f_w * p->in_c, pixels = p->out_h * p->out_w;
+  const int hp = ec_padded(p->out_h, p->stride_h, p->pad_h, p->f_h, p->dil_h, p->in_h);
+  const int wp = ec_padded(p->out_w, p->stride_w, p->pad_w, p->f_w, p->dil_w, p->in_w);
+  const ec_rows_t r = {p->filter, p->row, p->bias, p->mult, p->shift, 1, p->out_c,
+                       p->out_offset, p->act_min, p->act_max};
+  int16_t *x0 = p->column, *x1 = p->column + p->row;
+  int32_t *acc0 = (int32_t *)(void *)(p->column + 2 * p->row), *acc1 = acc0 + p->out_c;
+  int16_t *padded = (int16_t *)(void *)(acc1 + p->out_c);
+  int32_t i;
+  ec_pad_input(p, in, padded, hp, wp);
+  memset(x0 + k, 0, (size_t)(p->row - k) * sizeof *x0); /* the rows' zero padding */
+  memset(x1 + k, 0, (size_t)(p->row - k) * sizeof *x1);
+  for (i = 0; i < pixels; i += 2) { /* two output pixels at a time */
+    const int two = i + 1 < pixels;
+    ec_im2col(p, padded, wp, i / p->out_w, i % p->out_w, x0);
+    if (two) ec_im2col(p, padded, wp, (i + 1) / p->out_w, (i + 1) % p->out_w, x1);
+    ec_accumulate(&r, x0, two ? x1 : NULL, acc0, acc1);
+    ec_requantize_all(&r, acc0, out + i * p->out_c);
+    if (two) ec_requantize_all(&r, acc1, out + (i + 1) * p->out_c);
+  }
+}
+
 void ec_depthwise_conv2d(const ec_conv_t *p, const int8_t *in, int8_t *out) {
-  int oy, ox, ic, m, fy, fx;
+  const int hp = ec_padded(p->out_h, p->stride_h, p->pad_h, p->f_h, p->dil_h, p->in_h);
+  const int wp = ec_padded(p->out_w, p->stride_w, p->pad_w, p->f_w, p->dil_w, p->in_w);
+  const ec_rows_t r = {p->filter, 0, p->bias, p->mult, p->shift, 1, p->out_c,
+                       p->out_offset, p->act_min, p->act_max};
+  const int dm = p->depth_multiplier, out_c = p->out_c, in_c = p->in_c;
+  const int f_h = p->f_h, f_w = p->f_w, stride_h = p->stride_h, stride_w = p->stride_w;
+  const int row_step = p->dil_h * wp * in_c, tap_step = p->dil_w * in_c;
+  const int8_t *const filter = p->filter;
+  const int32_t *const bias = p->bias;
+  int32_t *acc = (int32_t *)(void *)p->column;
+  int16_t *padded = (int16_t *)(void *)(acc + out_c);
+  int oy, ox, oc, fy, fx;
+  ec_pad_input(p, in, padded, hp, wp);
   for (oy = 0; oy < p->out_h; ++oy) {
     for (ox = 0; ox < p->out_w; ++ox) {
-      const int y0 = oy * p->stride_h - p->pad_h;
-      const int x0 = ox * p->stride_w - p->pad_w;
-      for (ic = 0; ic < p->in_c; ++ic) {
-        for (m = 0; m < p->depth_multiplier; ++m) {
-          const int oc = ic * p->depth_multiplier + m;
-          int32_t acc = 0;
-          for (fy = 0; fy < p->f_h; ++fy) {
-            const int y = y0 + p->dil_h * fy;
-            if (y < 0 || y >= p->in_h) continue;
-            for (fx = 0; fx < p->f_w; ++fx) {
-              const int x = x0 + p->dil_w * fx;
-              if (x < 0 || x >= p->in_w) continue;
-              acc += p->filter[(fy * p->f_w + fx) * p->out_c + oc] *
-                     (in[(y * p->in_w + x) * p->in_c + ic] + p->in_offset);
-            }
-          }
-          if (p->bias != NULL) acc += p->bias[oc];
-          out[(oy * p->out_w + ox) * p->out_c + oc] = ec_requantize(
-              acc, p->mult[oc], p->shift[oc], p->out_offset, p->act_min, p->act_max);
+      const int16_t *top = padded + (oy * stride_h * wp + ox * stride_w) * in_c;
+      for (oc = 0; oc < out_c; ++oc) {
+        const int16_t *x = top + oc / dm;
+        const int8_t *w = filter + oc;
+        int32_t sum = bias != NULL ? bias[oc] : 0;
+        for (fy = 0; fy < f_h; ++fy, x += row_step) {
+          for (fx = 0; fx < f_w; ++fx, w += out_c) sum += *w * x[fx * tap_step];
         }
+        acc[oc] = sum;
       }
+      ec_requantize_all(&r, acc, out + (oy * p->out_w + ox) * out_c);
     }
   }
 }
 
 /* Pooling windows are clipped to the input (padding never counts, as in TFLM). */
-static void ec_pool2d(const ec_pool_t *p, const int8_t *in, int8_t *out, int average) {
+typedef struct {
+  const int8_t *first; /* the window's first pixel, channel 0 */
+  int rows, cols, row_step;
+} ec_window_t;
+
+static ec_window_t ec_window(const ec_pool_t *p, const int8_t *in, int oy, int ox) {
+  const int y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+  const int fy0 = ec_max(0, -y0), fy1 = ec_min(p->f_h, p->in_h - y0);
+  const int fx0 = ec_max(0, -x0), fx1 = ec_min(p->f_w, p->in_w - x0);
+  ec_window_t w;
+  w.first = in + ((y0 + fy0) * p->in_w + x0 + fx0) * p->c;
+  w.rows = fy1 - fy0;
+  w.cols = fx1 - fx0;
+  w.row_step = p->in_w * p->c;
+  return w;
+}
+
+/* o[c] = max(o[c], x[c]) for n channels: 4 at a time with SSUB8 + SEL on the DSP. */
+static void ec_max_into(int8_t *o, const int8_t *x, int n) {
+  int c = 0;
+#if EC_DSP
+  for (; c + 4 <= n; c += 4) {
+    const uint32_t a = ec_load32(o + c), b = ec_load32(x + c);
+    uint32_t m;
+    __asm__("ssub8 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(m) : "r"(a), "r"(b) : "cc");
+    memcpy(o + c, &m, 4);
+  }
+#endif
+  for (; c < n; ++c) o[c] = (int8_t)ec_max(o[c], x[c]);
+}
+
+void ec_max_pool2d(const ec_pool_t *p, const int8_t *in, int8_t *out) {
+  const int full = p->act_min <= -128 && p->act_max >= 127;
   int oy, ox, c, fy, fx;
   for (oy = 0; oy < p->out_h; ++oy) {
     for (ox = 0; ox < p->out_w; ++ox) {
-      const int y0 = oy * p->stride_h - p->pad_h;
-      const int x0 = ox * p->stride_w - p->pad_w;
-      const int fy0 = ec_max(0, -y0), fy1 = ec_min(p->f_h, p->in_h - y0);
-      const int fx0 = ec_max(0, -x0), fx1 = ec_min(p->f_w, p->in_w - x0);
-      for (c = 0; c < p->c; ++c) {
-        int32_t acc = average ? 0 : -128;
-        int32_t count = 0;
-        for (fy = fy0; fy < fy1; ++fy) {
-          for (fx = fx0; fx < fx1; ++fx) {
-            const int32_t v = in[((y0 + fy) * p->in_w + x0 + fx) * p->c + c];
-            if (average) acc += v; else acc = ec_max(acc, v);
-            ++count;
-          }
-        }
-        if (average && count > 0) {
-          /* Round to nearest, half away from zero (TFLM's reference average pool). */
-          acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-        }
-        out[(oy * p->out_w + ox) * p->c + c] = (int8_t)ec_min(ec_max(acc, p->act_min), p->act_max);
+      const ec_window_t w = ec_window(p, in, oy, ox);
+      int8_t *o = out + (oy * p->out_w + ox) * p->c;
+      memset(o, -128, (size_t)p->c);
+      for (fy = 0; fy < w.rows; ++fy) {
+        for (fx = 0; fx < w.cols; ++fx) ec_max_into(o, w.first + fy * w.row_step + fx * p->c, p->c);
+      }
+      if (!full) {
+        for (c = 0; c < p->c; ++c) o[c] = (int8_t)ec_min(ec_max(o[c], p->act_min), p->act_max);
       }
     }
   }
 }
 
-void ec_max_pool2d(const ec_pool_t *p, const int8_t *in, int8_t *out) { ec_pool2d(p, in, out, 0); }
-
 void ec_average_pool2d(const ec_pool_t *p, const int8_t *in, int8_t *out) {
-  ec_pool2d(p, in, out, 1);
+  int oy, ox, c, fy, fx;
+  for (oy = 0; oy < p->out_h; ++oy) {
+    for (ox = 0; ox < p->out_w; ++ox) {
+      const ec_window_t w = ec_window(p, in, oy, ox);
+      const int32_t count = w.rows * w.cols;
+      int8_t *o = out + (oy * p->out_w + ox) * p->c;
+      for (c = 0; c < p->c; ++c) {
+        int32_t acc = 0;
+        for (fy = 0; fy < w.rows; ++fy) {
+          const int8_t *x = w.first + fy * w.row_step + c;
+          for (fx = 0; fx < w.cols; ++fx) acc += x[fx * p->c];
+        }
+        if (count > 0) {
+          /* Round to nearest, half away from zero (TFLM's reference average pool). */
+          acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+        }
+        o[c] = (int8_t)ec_min(ec_max(acc, p->act_min), p->act_max);
+      }
+    }
+  }
 }
 
 void ec_fully_connected(const ec_fc_t *p, const int8_t *in, int8_t *out) {
-  int b, o, d;
+  const ec_rows_t r = {p->filter, p->row, p->bias, p->mult, p->shift, p->per_channel,
+                       p->units, p->out_offset, p->act_min, p->act_max};
+  int b;
+  int32_t d, *acc = (int32_t *)(void *)(p->column + p->row);
+  memset(p->column + p->depth, 0, (size_t)(p->row - p->depth) * sizeof *p->column);
   for (b = 0; b < p->batches; ++b) {
-    for (o = 0; o < p->units; ++o) {
-      const int8_t *w = p->filter + o * p->depth;
-      const int8_t *x = in + b * p->depth;
-      const int k = p->per_channel ? o : 0;
-      int32_t acc = 0;
-      for (d = 0; d < p->depth; ++d) acc += (w[d] + p->filter_offset) * (x[d] + p->in_offset);
-      if (p->bias != NULL) acc += p->bias[o];
-      out[b * p->units + o] = ec_requantize(acc, p->mult[k], p->shift[k], p->out_offset,
-                                            p->act_min, p->act_max);
-    }
+    for (d = 0; d < p->depth; ++d) p->column[d] = (int16_t)(in[b * p->depth + d] + p->in_offset);
+    ec_accumulate(&r, p->column, NULL, acc, acc);
+    ec_requantize_all(&r, acc, out + b * p->units);
   }
 }
 

@@ -1,20 +1,37 @@
-/* Int8 kernels of the code-generation route (edgecourse): plain C99, no malloc, no floats.
- * Each one follows TFLM's reference kernel for the same op, rounding included, so the
- * outputs equal TFLM's bit for bit. */
+/* Int8 kernels of the code-generation route (edgecourse): C99, no malloc, no floats.
+ * Each one computes what TFLM's reference kernel for the same op computes, rounding included,
+ * so the outputs equal TFLM's bit for bit.
+ *
+ * Speed: CONV_2D and FULLY_CONNECTED copy each receptive field once into a column of int16
+ * values (input offset added, zeros where TFLM skips padding), then take dot products with
+ * weight rows the generator laid out for the inner loop: each row padded with zeros to a
+ * multiple of 4 and every group of 4 stored as w0 w2 w1 w3. On a core with the DSP extension
+ * (__ARM_FEATURE_DSP: Cortex-M4, M7, M33) one 32-bit load and two SXTB16 widen 4 weights into
+ * the pairs (w0, w1) and (w2, w3), and SMLAD multiplies and accumulates a pair in one
+ * instruction; elsewhere (or with -DEC_PORTABLE) plain C computes the same sums. */
 #ifndef EC_KERNELS_H
 #define EC_KERNELS_H
 
 #include <stdint.h>
+
+/* Weight rows and columns are read 32 bits at a time: keep them 4-byte aligned. */
+#if defined(__GNUC__)
+#define EC_ALIGN4 __attribute__((aligned(4)))
+#else
+#define EC_ALIGN4
+#endif
 
 /* A convolution-like layer (CONV_2D, DEPTHWISE_CONV_2D): shapes, quantization, weights. */
 typedef struct {
   int in_h, in_w, in_c, out_h, out_w, out_c, f_h, f_w;
   int stride_h, stride_w, dil_h, dil_w, pad_h, pad_w, depth_multiplier;
   int32_t in_offset, out_offset, act_min, act_max;
-  const int8_t *filter;   /* OHWI (conv) or 1HWO (depthwise) */
+  int32_t row;            /* conv: f_h * f_w * in_c rounded up to a multiple of 4 */
+  const int8_t *filter;   /* conv: out_c packed rows (see above); depthwise: 1HWO */
   const int32_t *bias;    /* NULL when the model has none */
   const int32_t *mult;    /* per output channel fixed-point multiplier */
   const int32_t *shift;   /* per output channel power-of-two exponent */
+  int16_t *column;        /* conv: row int16 of scratch; depthwise: NULL */
 } ec_conv_t;
 
 /* A pooling layer (MAX_POOL_2D, AVERAGE_POOL_2D). */
@@ -23,14 +40,17 @@ typedef struct {
   int32_t act_min, act_max;
 } ec_pool_t;
 
-/* FULLY_CONNECTED: out[b][o] = sum_d (w[o][d] + w_offset) (x[b][d] + in_offset) + bias[o]. */
+/* FULLY_CONNECTED: out[b][o] = sum_d w[o][d] (x[b][d] + in_offset) + bias[o] (int8 weights
+ * are symmetric: their zero point is 0). */
 typedef struct {
   int batches, depth, units, per_channel;
-  int32_t in_offset, filter_offset, out_offset, act_min, act_max;
-  const int8_t *filter;
+  int32_t in_offset, out_offset, act_min, act_max;
+  int32_t row;            /* depth rounded up to a multiple of 4 */
+  const int8_t *filter;   /* units packed rows (see above) */
   const int32_t *bias;
   const int32_t *mult;
   const int32_t *shift;
+  int16_t *column;        /* row int16 of scratch */
 } ec_fc_t;
 
 /* SOFTMAX on int8 (gemmlowp fixed point, as TFLM's reference kernel). */
@@ -39,6 +59,7 @@ typedef struct {
   int32_t input_multiplier, input_left_shift, diff_min;
 } ec_softmax_t;
 
+/* TFLM's MultiplyByQuantizedMultiplier for multiplier >= 0: x * multiplier * 2^(shift - 31). */
 int32_t ec_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift);
 void ec_conv2d(const ec_conv_t *p, const int8_t *in, int8_t *out);
 void ec_depthwise_conv2d(const ec_conv_t *p, const int8_t *in, int8_t *out);
