@@ -18,6 +18,7 @@ from firmware_models import (
 from edgecourse.cli import main as cli
 from edgecourse.deploy.firmware import generate_c, verify_c, write_project
 from edgecourse.deploy.firmware import toolchain as tc
+from edgecourse.deploy.firmware.codegen_c import packed_rows
 from edgecourse.deploy.runtimes import model_input
 from edgecourse.lab.arithmetic import quantize_multiplier
 
@@ -127,3 +128,12 @@ def test_cli_firmware_c_target(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "not a TFLite flatbuffer" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "bad").exists()
+
+
+def test_weight_rows_are_packed_for_sxtb16_and_interleaved_in_pairs():
+    rows = np.arange(15, dtype=np.int8).reshape(3, 5)  # 3 output channels, 5 weights each
+    assert packed_rows(rows).tolist() == [
+        0, 2, 1, 3, 5, 7, 6, 8,  # first groups of rows 0 and 1, each stored w0 w2 w1 w3
+        4, 0, 0, 0, 9, 0, 0, 0,  # their second groups, padded with zeros
+        10, 12, 11, 13, 14, 0, 0, 0,  # the odd last row alone
+    ]

@@ -23,6 +23,7 @@ from edgecourse.deploy.firmware.report import format_table
 from edgecourse.deploy.firmware.tflm_build import build_project
 from edgecourse.deploy.firmware.tflm_tree import available_trees
 from edgecourse.deploy.runtimes import model_input
+from edgecourse.deploy.tflite_model import as_model
 
 TREES = available_trees()
 pytestmark = [
@@ -93,14 +94,47 @@ def test_the_image_is_measured_from_the_link(kernels, tmp_path_factory):
         "the image holds the TFLM tree's path: its size would depend on where the tree lies")
 
 
-def test_cmsis_nn_is_faster_than_reference_and_generated_c_in_between(tmp_path_factory):
+def c_report(case: str, tmp_path_factory):
+    """Build, run and measure the generated C of one model on the Cortex-M4 (once)."""
+    if (case, "c") not in _reports:
+        model, X = MODELS[case]()
+        _reports[case, "c"] = verify_c(model, X[:2], case, host=False,
+                                       directory=tmp_path_factory.mktemp(f"{case}-c"))
+    return _reports[case, "c"]
+
+
+def macs(model: bytes) -> int:
+    """Return the multiply-accumulates of one inference (conv, depthwise, fully connected)."""
+    parsed = as_model(model)
+    total = 0
+    for op in parsed.operators:
+        y = parsed.tensors[op.outputs[0]]
+        if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            w = parsed.tensors[op.inputs[1]]
+            taps = w.shape[1] * w.shape[2] if op.op == "DEPTHWISE_CONV_2D" else np.prod(w.shape[1:])
+            total += int(y.size * taps)
+    return total
+
+
+def test_cmsis_nn_is_faster_than_reference_and_generated_c_faster_still(tmp_path_factory):
     ref = report("course", "reference", tmp_path_factory)
     cmsis = report("course", "cmsis-nn", tmp_path_factory)
-    model, X = MODELS["course"]()
-    c = verify_c(model, X[:2], "course", host=False, directory=tmp_path_factory.mktemp("c"))
+    c = c_report("course", tmp_path_factory)
     print("\n" + format_table([c, ref, cmsis]))
-    assert c.instructions < cmsis.instructions < ref.instructions, "generated C behind CMSIS-NN"
+    assert c.instructions < cmsis.instructions < ref.instructions
     assert c.flash_bytes < ref.flash_bytes and c.ram_bytes < ref.ram_bytes
+
+
+@pytest.mark.parametrize("case", sorted(MODELS))
+def test_generated_c_needs_at_most_0_7x_the_instructions_of_cmsis_nn(case, tmp_path_factory):
+    cmsis = report(case, "cmsis-nn", tmp_path_factory)
+    c = c_report(case, tmp_path_factory)
+    model, _ = MODELS[case]()
+    per_mac = c.instructions / macs(model)
+    assert c.instructions <= 0.7 * cmsis.instructions, (
+        f"{case}: generated C {c.instructions:,} instructions per inference, TFLM + CMSIS-NN "
+        f"{cmsis.instructions:,} ({c.instructions / cmsis.instructions:.2f}x, at most 0.7x)")
+    assert case != "course" or per_mac <= 4, f"{per_mac:.2f} instructions per MAC (at most 4)"
 
 
 def test_the_library_is_cached_between_builds(tmp_path_factory):

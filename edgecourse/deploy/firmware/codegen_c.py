@@ -46,12 +46,17 @@ def packed_rows(weights: np.ndarray) -> np.ndarray:
 
     Each row (one output channel) is padded with zeros to a multiple of 4 and every group of
     4 is stored w0 w2 w1 w3, so that SXTB16 of a 32-bit load gives (w0, w1) and, rotated by 8
-    bits, (w2, w3): the pairs SMLAD multiplies with two int16 inputs.
+    bits, (w2, w3): the pairs SMLAD multiplies with two int16 inputs. The rows of each pair of
+    output channels are interleaved group by group (one pointer walks both); a last odd row
+    follows alone.
     """
     rows = np.asarray(weights, dtype=np.int8).reshape(len(weights), -1)
     padded = np.zeros((len(rows), -(-rows.shape[1] // 4) * 4), dtype=np.int8)
     padded[:, :rows.shape[1]] = rows
-    return padded.reshape(len(rows), -1, 4)[:, :, [0, 2, 1, 3]].reshape(-1)
+    groups = padded.reshape(len(rows), -1, 4)[:, :, [0, 2, 1, 3]]
+    even = len(rows) // 2 * 2
+    pairs = groups[:even].reshape(even // 2, 2, -1, 4).transpose(0, 2, 1, 3)
+    return np.concatenate([pairs.reshape(-1), groups[even:].reshape(-1)])
 
 
 def check_int8(model: TFLiteModel) -> None:

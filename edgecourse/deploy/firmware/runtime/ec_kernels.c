@@ -48,12 +48,6 @@ int32_t ec_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32
   return ec_scale(x, multiplier, shift);
 }
 
-static inline int8_t ec_requantize(int32_t acc, int32_t mult, int32_t shift,
-                                   int32_t out_offset, int32_t act_min, int32_t act_max) {
-  acc = ec_scale(acc, mult, shift) + out_offset;
-  return (int8_t)ec_min(ec_max(acc, act_min), act_max);
-}
-
 /* ---- packed weight rows times int16 columns (row: a multiple of 4) ---- */
 
 /* The requantization of one output channel, and where its outputs go. */
@@ -80,25 +74,39 @@ static int16x2_t ec_high_pair(uint32_t u) {
   return r;
 }
 
-/* a[j][k] += row j . column k for rows w, w + row and columns x0, x1: 16 MACs per group. */
+/* a[j][k] += row j . column k for the row pair at w (interleaved: 4 weights of the first row,
+ * 4 of the second, ...) and columns x0, x1: 16 MACs per 8 weights. */
 static void ec_dot_2x2(const int8_t *w, int32_t row, const int16_t *x0, const int16_t *x1,
                        int32_t a[2][2]) {
   int32_t s00 = a[0][0], s01 = a[0][1], s10 = a[1][0], s11 = a[1][1];
-  const int8_t *w1 = w + row, *const end = w + row;
-  for (; w < end; w += 4, w1 += 4, x0 += 4, x1 += 4) {
+  const int8_t *const end = w + 2 * row;
+  for (; w < end; w += 8, x0 += 4, x1 += 4) {
     const int16x2_t p0 = (int16x2_t)ec_load32(x0), q0 = (int16x2_t)ec_load32(x0 + 2);
     const int16x2_t p1 = (int16x2_t)ec_load32(x1), q1 = (int16x2_t)ec_load32(x1 + 2);
     uint32_t u = ec_load32(w);
     int16x2_t lo = ec_low_pair(u), hi = ec_high_pair(u);
     s00 = __smlad(hi, q0, __smlad(lo, p0, s00));
     s01 = __smlad(hi, q1, __smlad(lo, p1, s01));
-    u = ec_load32(w1);
+    u = ec_load32(w + 4);
     lo = ec_low_pair(u);
     hi = ec_high_pair(u);
     s10 = __smlad(hi, q0, __smlad(lo, p0, s10));
     s11 = __smlad(hi, q1, __smlad(lo, p1, s11));
   }
   a[0][0] = s00, a[0][1] = s01, a[1][0] = s10, a[1][1] = s11;
+}
+
+/* a[0][0] and a[1][0] += the row pair at w times x: 8 MACs per 8 weights. */
+static void ec_dot_2x1(const int8_t *w, int32_t row, const int16_t *x, int32_t a[2][2]) {
+  int32_t s0 = a[0][0], s1 = a[1][0];
+  const int8_t *const end = w + 2 * row;
+  for (; w < end; w += 8, x += 4) {
+    const int16x2_t p = (int16x2_t)ec_load32(x), q = (int16x2_t)ec_load32(x + 2);
+    const uint32_t u = ec_load32(w), v = ec_load32(w + 4);
+    s0 = __smlad(ec_high_pair(u), q, __smlad(ec_low_pair(u), p, s0));
+    s1 = __smlad(ec_high_pair(v), q, __smlad(ec_low_pair(v), p, s1));
+  }
+  a[0][0] = s0, a[1][0] = s1;
 }
 
 static int32_t ec_dot(const int8_t *w, const int16_t *x, int32_t row, int32_t acc) {
@@ -111,50 +119,91 @@ static int32_t ec_dot(const int8_t *w, const int16_t *x, int32_t row, int32_t ac
   return acc;
 }
 #else
-/* Portable C: the same sums (each group of 4 weights is stored w0 w2 w1 w3). */
+/* Portable C: the same sums. A group of 4 weights is stored w0 w2 w1 w3. */
+static int32_t ec_group(const int8_t *g, const int16_t *x) {
+  return g[0] * x[0] + g[2] * x[1] + g[1] * x[2] + g[3] * x[3];
+}
+
 static int32_t ec_dot(const int8_t *w, const int16_t *x, int32_t row, int32_t acc) {
   int32_t i;
-  for (i = 0; i < row; i += 4) {
-    acc += w[i] * x[i] + w[i + 2] * x[i + 1] + w[i + 1] * x[i + 2] + w[i + 3] * x[i + 3];
-  }
+  for (i = 0; i < row; i += 4) acc += ec_group(w + i, x + i);
   return acc;
 }
 
+/* A row pair is interleaved: 4 weights of the first row, 4 of the second, ... */
 static void ec_dot_2x2(const int8_t *w, int32_t row, const int16_t *x0, const int16_t *x1,
                        int32_t a[2][2]) {
-  a[0][0] = ec_dot(w, x0, row, a[0][0]);
-  a[0][1] = ec_dot(w, x1, row, a[0][1]);
-  a[1][0] = ec_dot(w + row, x0, row, a[1][0]);
-  a[1][1] = ec_dot(w + row, x1, row, a[1][1]);
+  int32_t i;
+  for (i = 0; i < row; i += 4, w += 8) {
+    a[0][0] += ec_group(w, x0 + i);
+    a[0][1] += ec_group(w, x1 + i);
+    a[1][0] += ec_group(w + 4, x0 + i);
+    a[1][1] += ec_group(w + 4, x1 + i);
+  }
+}
+
+static void ec_dot_2x1(const int8_t *w, int32_t row, const int16_t *x, int32_t a[2][2]) {
+  int32_t i;
+  for (i = 0; i < row; i += 4, w += 8) {
+    a[0][0] += ec_group(w, x + i);
+    a[1][0] += ec_group(w + 4, x + i);
+  }
 }
 #endif
 
 /* acc0[o] (and acc1[o] when x1 is not NULL), o < units: bias + row o times x0 (and x1). */
 static void ec_accumulate(const ec_rows_t *r, const int16_t *x0, const int16_t *x1,
                           int32_t *acc0, int32_t *acc1) {
+  const int8_t *w = r->filter;
+  const int32_t row = r->row, units = r->units, *const bias = r->bias;
   int o;
-  for (o = 0; o < r->units; ++o) acc0[o] = acc1[o] = r->bias != NULL ? r->bias[o] : 0;
-  for (o = 0; o + 1 < r->units && x1 != NULL; o += 2) {
+  for (o = 0; o + 1 < units; o += 2, w += 2 * row) {
     int32_t a[2][2];
-    a[0][0] = acc0[o], a[0][1] = acc1[o], a[1][0] = acc0[o + 1], a[1][1] = acc1[o + 1];
-    ec_dot_2x2(r->filter + o * r->row, r->row, x0, x1, a);
-    acc0[o] = a[0][0], acc1[o] = a[0][1], acc0[o + 1] = a[1][0], acc1[o + 1] = a[1][1];
+    a[0][0] = a[0][1] = bias != NULL ? bias[o] : 0;
+    a[1][0] = a[1][1] = bias != NULL ? bias[o + 1] : 0;
+    if (x1 != NULL) {
+      ec_dot_2x2(w, row, x0, x1, a);
+      acc1[o] = a[0][1], acc1[o + 1] = a[1][1];
+    } else {
+      ec_dot_2x1(w, row, x0, a);
+    }
+    acc0[o] = a[0][0], acc0[o + 1] = a[1][0];
   }
-  for (; o < r->units; ++o) {
-    acc0[o] = ec_dot(r->filter + o * r->row, x0, r->row, acc0[o]);
-    if (x1 != NULL) acc1[o] = ec_dot(r->filter + o * r->row, x1, r->row, acc1[o]);
+  if (o < units) {
+    const int32_t b = bias != NULL ? bias[o] : 0;
+    acc0[o] = ec_dot(w, x0, row, b);
+    if (x1 != NULL) acc1[o] = ec_dot(w, x1, row, b);
   }
 }
 
-/* out[o] = the requantized acc[o], o < units. */
+/* x saturated to int8 (one SSAT on the DSP). */
+static inline int32_t ec_sat8(int32_t x) {
+#if EC_DSP
+  return __ssat(x, 8);
+#else
+  return ec_min(ec_max(x, -128), 127);
+#endif
+}
+
+/* acc scaled, offset and clamped to the activation range (a constant 127: one SSAT). */
+static inline int8_t ec_requantize(int32_t acc, int32_t mult, int32_t shift,
+                                   int32_t out_offset, int32_t act_min, int32_t act_max) {
+  acc = ec_max(ec_scale(acc, mult, shift) + out_offset, act_min);
+  return (int8_t)(act_max == 127 ? ec_sat8(acc) : ec_min(acc, act_max));
+}
+
+/* out[o] = the requantized acc[o], o < units (per-channel or per-tensor multipliers). */
 static void ec_requantize_all(const ec_rows_t *r, const int32_t *acc, int8_t *out) {
-  const int32_t *const mult = r->mult, *const shift = r->shift;
-  const int32_t units = r->units, out_offset = r->out_offset;
-  const int32_t act_min = r->act_min, act_max = r->act_max;
-  const int step = r->per_channel ? 1 : 0;
-  int o;
-  for (o = 0; o < units; ++o) {
-    out[o] = ec_requantize(acc[o], mult[o * step], shift[o * step], out_offset, act_min, act_max);
+  const int32_t out_offset = r->out_offset, act_min = r->act_min, act_max = r->act_max;
+  const int32_t *const end = acc + r->units, *mult = r->mult, *shift = r->shift;
+  if (r->per_channel && act_max == 127) {
+    while (acc < end) *out++ = ec_requantize(*acc++, *mult++, *shift++, out_offset, act_min, 127);
+  } else if (r->per_channel) {
+    while (acc < end) {
+      *out++ = ec_requantize(*acc++, *mult++, *shift++, out_offset, act_min, act_max);
+    }
+  } else {
+    while (acc < end) *out++ = ec_requantize(*acc++, *mult, *shift, out_offset, act_min, act_max);
   }
 }
 
@@ -189,8 +238,8 @@ static void ec_pad_input(const ec_conv_t *p, const int8_t *in, int16_t *padded, 
 
 /* im2col of output pixel (oy, ox) from the padded input; the zero tail up to row is written
  * once by the caller. */
-static void ec_im2col(const ec_conv_t *p, const int16_t *padded, int wp, int oy, int ox,
-                      int16_t *c) {
+static inline void ec_im2col(const ec_conv_t *p, const int16_t *padded, int wp, int oy, int ox,
+                             int16_t *c) {
   const int32_t run = p->f_w * p->in_c;
   const int16_t *top = padded + (oy * p->stride_h * wp + ox * p->stride_w) * p->in_c;
   int fy, fx;
@@ -199,7 +248,9 @@ static void ec_im2col(const ec_conv_t *p, const int16_t *padded, int wp, int oy,
     if (p->dil_w == 1) {
       ec_copy16(c, s, run); /* the row's taps are contiguous */
     } else {
-      for (fx = 0; fx < p->f_w; ++fx) ec_copy16(c + fx * p->in_c, s + fx * p->dil_w * p->in_c, p->in_c);
+      for (fx = 0; fx < p->f_w; ++fx) {
+        ec_copy16(c + fx * p->in_c, s + fx * p->dil_w * p->in_c, p->in_c);
+      }
     }
   }
 }
@@ -249,6 +300,11 @@ void ec_depthwise_conv2d(const ec_conv_t *p, const int8_t *in, int8_t *out) {
         const int8_t *w = filter + oc;
         int32_t sum = bias != NULL ? bias[oc] : 0;
         for (fy = 0; fy < f_h; ++fy, x += row_step) {
+          if (f_w == 3) { /* the common 3x3 filter: a row without a loop */
+            sum += w[0] * x[0] + w[out_c] * x[tap_step] + w[2 * out_c] * x[2 * tap_step];
+            w += 3 * out_c;
+            continue;
+          }
           for (fx = 0; fx < f_w; ++fx, w += out_c) sum += *w * x[fx * tap_step];
         }
         acc[oc] = sum;
@@ -264,7 +320,7 @@ typedef struct {
   int rows, cols, row_step;
 } ec_window_t;
 
-static ec_window_t ec_window(const ec_pool_t *p, const int8_t *in, int oy, int ox) {
+static inline ec_window_t ec_window(const ec_pool_t *p, const int8_t *in, int oy, int ox) {
   const int y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
   const int fy0 = ec_max(0, -y0), fy1 = ec_min(p->f_h, p->in_h - y0);
   const int fx0 = ec_max(0, -x0), fx1 = ec_min(p->f_w, p->in_w - x0);
@@ -277,7 +333,14 @@ static ec_window_t ec_window(const ec_pool_t *p, const int8_t *in, int oy, int o
 }
 
 /* o[c] = max(o[c], x[c]) for n channels: 4 at a time with SSUB8 + SEL on the DSP. */
-static void ec_max_into(int8_t *o, const int8_t *x, int n) {
+/* n int8 values from x to o, four per 32-bit load and store. */
+static inline void ec_copy8(int8_t *o, const int8_t *x, int n) {
+  int c;
+  for (c = 0; c + 4 <= n; c += 4) memcpy(o + c, x + c, 4);
+  for (; c < n; ++c) o[c] = x[c];
+}
+
+static inline void ec_max_into(int8_t *o, const int8_t *x, int n) {
   int c = 0;
 #if EC_DSP
   for (; c + 4 <= n; c += 4) {
@@ -297,9 +360,12 @@ void ec_max_pool2d(const ec_pool_t *p, const int8_t *in, int8_t *out) {
     for (ox = 0; ox < p->out_w; ++ox) {
       const ec_window_t w = ec_window(p, in, oy, ox);
       int8_t *o = out + (oy * p->out_w + ox) * p->c;
-      memset(o, -128, (size_t)p->c);
+      if (w.rows == 0 || w.cols == 0) memset(o, -128, (size_t)p->c); /* TFLM's start value */
+      else ec_copy8(o, w.first, p->c);
       for (fy = 0; fy < w.rows; ++fy) {
-        for (fx = 0; fx < w.cols; ++fx) ec_max_into(o, w.first + fy * w.row_step + fx * p->c, p->c);
+        for (fx = fy == 0; fx < w.cols; ++fx) {
+          ec_max_into(o, w.first + fy * w.row_step + fx * p->c, p->c);
+        }
       }
       if (!full) {
         for (c = 0; c < p->c; ++c) o[c] = (int8_t)ec_min(ec_max(o[c], p->act_min), p->act_max);

@@ -5,10 +5,13 @@
  * Speed: CONV_2D and FULLY_CONNECTED copy each receptive field once into a column of int16
  * values (input offset added, zeros where TFLM skips padding), then take dot products with
  * weight rows the generator laid out for the inner loop: each row padded with zeros to a
- * multiple of 4 and every group of 4 stored as w0 w2 w1 w3. On a core with the DSP extension
- * (__ARM_FEATURE_DSP: Cortex-M4, M7, M33) one 32-bit load and two SXTB16 widen 4 weights into
- * the pairs (w0, w1) and (w2, w3), and SMLAD multiplies and accumulates a pair in one
- * instruction; elsewhere (or with -DEC_PORTABLE) plain C computes the same sums. */
+ * multiple of 4, every group of 4 stored as w0 w2 w1 w3, and the rows of each pair of output
+ * channels interleaved group by group (a last odd row follows alone). On a core with the DSP
+ * extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33) one 32-bit load and two SXTB16 widen 4
+ * weights into the pairs (w0, w1) and (w2, w3), and SMLAD multiplies and accumulates a pair in
+ * one instruction; two output pixels times two output channels share each load. Elsewhere (or
+ * with -DEC_PORTABLE) plain C computes the same sums. DEPTHWISE_CONV_2D reads the same padded
+ * int16 copy of its input as CONV_2D's columns; MAX_POOL_2D compares 4 channels per SSUB8 + SEL. */
 #ifndef EC_KERNELS_H
 #define EC_KERNELS_H
 
@@ -31,7 +34,7 @@ typedef struct {
   const int32_t *bias;    /* NULL when the model has none */
   const int32_t *mult;    /* per output channel fixed-point multiplier */
   const int32_t *shift;   /* per output channel power-of-two exponent */
-  int16_t *column;        /* conv: row int16 of scratch; depthwise: NULL */
+  int16_t *column;        /* scratch: two columns, 2 * out_c int32 sums, the padded input */
 } ec_conv_t;
 
 /* A pooling layer (MAX_POOL_2D, AVERAGE_POOL_2D). */
@@ -50,7 +53,7 @@ typedef struct {
   const int32_t *bias;
   const int32_t *mult;
   const int32_t *shift;
-  int16_t *column;        /* row int16 of scratch */
+  int16_t *column;        /* scratch: one column (row int16), then 2 * units int16 */
 } ec_fc_t;
 
 /* SOFTMAX on int8 (gemmlowp fixed point, as TFLM's reference kernel). */
