@@ -93,7 +93,7 @@ class _Layers:
         self.model = model
         self.codebooks = codebooks
         self.scratch_bytes = 0  # the largest (weights + outputs) of one codebook channel
-        self.column = 0  # the longest packed row: int16 entries of the im2col column
+        self.column = 0  # int16 entries of g_column, the kernels' scratch (the largest need)
         self.arrays: list[dict] = []  # {"ctype", "name", "values"}
         self.layers: list[dict] = []  # {"ctype", "name", "fields", "call", "in", "out"}
 
@@ -102,12 +102,14 @@ class _Layers:
                             "body": c_array(values)})
         return name
 
-    def weights(self, op: Operator, tag: str, fields: dict, kind: str, outputs: int) -> dict:
+    def weights(self, op: Operator, tag: str, fields: dict, kind: str, outputs: int,
+                padded: int = 0) -> dict:
         """Return the kernel fields with packed int8 rows, or packed indices into a codebook."""
         data = self.model.tensors[op.inputs[1]].data
         row = -(-data[0].size // 4) * 4
-        # Two columns (conv: two output pixels at a time), then two int32 accumulators per unit.
-        self.column = max(self.column, 2 * row + 4 * len(data))
+        # Scratch: two columns (conv: two output pixels at a time), two int32 sums per output
+        # channel, then the conv's padded int16 input.
+        self.column = max(self.column, 2 * row + 4 * len(data) + padded)
         fields = {**fields, "row": row, "column": "g_column"}
         book = self.codebooks.get(op.inputs[1])
         if book is None:
@@ -158,17 +160,17 @@ class _Layers:
             "mult": self.array("int32_t", f"{tag}_mult", mult),
             "shift": self.array("int32_t", f"{tag}_shift", shift),
         }
-        # The input copied as int16 inside its zero border, after the columns and accumulators.
-        padded_h = max(in_h + fields["pad_h"], (out_h - 1) * stride_h + (f_h - 1) * dil_h + 1)
-        padded_w = max(in_w + fields["pad_w"], (out_w - 1) * stride_w + (f_w - 1) * dil_w + 1)
-        if op.op == "DEPTHWISE_CONV_2D":
-            self.column = max(self.column, 2 * out_c + padded_h * padded_w * in_c)
+        # The kernels copy the input as int16 inside a zero border reaching the last tap read.
+        last_y = (out_h - 1) * stride_h + (f_h - 1) * dil_h
+        last_x = (out_w - 1) * stride_w + (f_w - 1) * dil_w
+        fields["padded_h"] = max(in_h + fields["pad_h"], last_y + 1)
+        fields["padded_w"] = max(in_w + fields["pad_w"], last_x + 1)
+        padded = fields["padded_h"] * fields["padded_w"] * in_c
+        if op.op == "DEPTHWISE_CONV_2D":  # scratch: out_c int32 sums, then the padded input
+            self.column = max(self.column, 2 * out_c + padded)
             return {**fields, "row": 0, "column": "g_column",
                     "filter": self.array("int8_t", f"{tag}_filter", w.data)}
-        fields = self.weights(op, tag, fields, "conv", out_h * out_w)
-        self.column = max(self.column, 2 * -(-f_h * f_w * in_c // 4) * 4 + 4 * out_c +
-                          padded_h * padded_w * in_c)
-        return fields
+        return self.weights(op, tag, fields, "conv", out_h * out_w, padded)
 
     def pool(self, op: Operator) -> dict:
         x, y = self.model.tensors[op.inputs[0]], self.model.tensors[op.outputs[0]]

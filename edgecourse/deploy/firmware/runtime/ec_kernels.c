@@ -218,19 +218,14 @@ static inline void ec_copy16(int16_t *d, const int16_t *s, int32_t n) {
   if (i < n) d[i] = s[i];
 }
 
-/* The padded input's height or width: the last tap any output reads, plus one. */
-static int ec_padded(int out, int stride, int pad, int f, int dil, int in) {
-  return ec_max(in + pad, (out - 1) * stride + (f - 1) * dil + 1);
-}
-
 /* The input as int16 with the offset added, inside a border of zeros (TFLM skips padded
  * pixels: they add 0), so that every receptive field is whole rows of it. */
-static void ec_pad_input(const ec_conv_t *p, const int8_t *in, int16_t *padded, int hp, int wp) {
+static void ec_pad_input(const ec_conv_t *p, const int8_t *in, int16_t *padded) {
   const int32_t run = p->in_w * p->in_c, offset = p->in_offset;
   int y, i;
-  memset(padded, 0, (size_t)(hp * wp * p->in_c) * sizeof *padded);
+  memset(padded, 0, (size_t)(p->padded_h * p->padded_w * p->in_c) * sizeof *padded);
   for (y = 0; y < p->in_h; ++y) {
-    int16_t *d = padded + ((y + p->pad_h) * wp + p->pad_w) * p->in_c;
+    int16_t *d = padded + ((y + p->pad_h) * p->padded_w + p->pad_w) * p->in_c;
     const int8_t *s = in + y * run;
     for (i = 0; i < run; ++i) d[i] = (int16_t)(s[i] + offset);
   }
@@ -257,15 +252,14 @@ static inline void ec_im2col(const ec_conv_t *p, const int16_t *padded, int wp, 
 
 void ec_conv2d(const ec_conv_t *p, const int8_t *in, int8_t *out) {
   const int32_t k = p->f_h * p->f_w * p->in_c, pixels = p->out_h * p->out_w;
-  const int hp = ec_padded(p->out_h, p->stride_h, p->pad_h, p->f_h, p->dil_h, p->in_h);
-  const int wp = ec_padded(p->out_w, p->stride_w, p->pad_w, p->f_w, p->dil_w, p->in_w);
+  const int wp = p->padded_w;
   const ec_rows_t r = {p->filter, p->row, p->bias, p->mult, p->shift, 1, p->out_c,
                        p->out_offset, p->act_min, p->act_max};
   int16_t *x0 = p->column, *x1 = p->column + p->row;
   int32_t *acc0 = (int32_t *)(void *)(p->column + 2 * p->row), *acc1 = acc0 + p->out_c;
   int16_t *padded = (int16_t *)(void *)(acc1 + p->out_c);
   int32_t i;
-  ec_pad_input(p, in, padded, hp, wp);
+  ec_pad_input(p, in, padded);
   memset(x0 + k, 0, (size_t)(p->row - k) * sizeof *x0); /* the rows' zero padding */
   memset(x1 + k, 0, (size_t)(p->row - k) * sizeof *x1);
   for (i = 0; i < pixels; i += 2) { /* two output pixels at a time */
@@ -279,8 +273,7 @@ void ec_conv2d(const ec_conv_t *p, const int8_t *in, int8_t *out) {
 }
 
 void ec_depthwise_conv2d(const ec_conv_t *p, const int8_t *in, int8_t *out) {
-  const int hp = ec_padded(p->out_h, p->stride_h, p->pad_h, p->f_h, p->dil_h, p->in_h);
-  const int wp = ec_padded(p->out_w, p->stride_w, p->pad_w, p->f_w, p->dil_w, p->in_w);
+  const int wp = p->padded_w;
   const ec_rows_t r = {p->filter, 0, p->bias, p->mult, p->shift, 1, p->out_c,
                        p->out_offset, p->act_min, p->act_max};
   const int dm = p->depth_multiplier, out_c = p->out_c, in_c = p->in_c;
@@ -291,7 +284,7 @@ void ec_depthwise_conv2d(const ec_conv_t *p, const int8_t *in, int8_t *out) {
   int32_t *acc = (int32_t *)(void *)p->column;
   int16_t *padded = (int16_t *)(void *)(acc + out_c);
   int oy, ox, oc, fy, fx;
-  ec_pad_input(p, in, padded, hp, wp);
+  ec_pad_input(p, in, padded);
   for (oy = 0; oy < p->out_h; ++oy) {
     for (ox = 0; ox < p->out_w; ++ox) {
       const int16_t *top = padded + (oy * stride_h * wp + ox * stride_w) * in_c;

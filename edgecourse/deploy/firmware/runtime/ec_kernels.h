@@ -30,11 +30,13 @@ typedef struct {
   int stride_h, stride_w, dil_h, dil_w, pad_h, pad_w, depth_multiplier;
   int32_t in_offset, out_offset, act_min, act_max;
   int32_t row;            /* conv: f_h * f_w * in_c rounded up to a multiple of 4 */
+  int padded_h, padded_w; /* the input inside its zero border, as the kernels copy it */
   const int8_t *filter;   /* conv: out_c packed rows (see above); depthwise: 1HWO */
   const int32_t *bias;    /* NULL when the model has none */
   const int32_t *mult;    /* per output channel fixed-point multiplier */
   const int32_t *shift;   /* per output channel power-of-two exponent */
-  int16_t *column;        /* scratch: two columns, 2 * out_c int32 sums, the padded input */
+  int16_t *column;        /* scratch: conv's two columns, out_c int32 sums (conv: two per
+                           * channel), the padded input */
 } ec_conv_t;
 
 /* A pooling layer (MAX_POOL_2D, AVERAGE_POOL_2D). */
