@@ -77,6 +77,29 @@ def maxpool_dense_model() -> bytes:
 
 
 @cache
+def pruned_strided_model() -> bytes:
+    """Return int8 .tflite: strided, dilated and padded convs and dense layers, 85% zeros."""
+    tf = _keras_seed(5)
+    L = tf.keras.layers
+    model = tf.keras.Sequential([
+        L.Input((11, 9, 3), batch_size=1),
+        L.Conv2D(6, 3, strides=2, padding="same", activation="relu"),
+        L.Conv2D(5, 3, dilation_rate=2, padding="same", activation="relu6"),
+        L.Conv2D(7, (2, 3), padding="valid"),
+        L.Flatten(),
+        L.Dense(9, activation="relu"),
+        L.Dense(4),
+    ])
+    for layer in model.layers:  # magnitude pruning: zero the 85% smallest weights per kernel
+        if not layer.get_weights():
+            continue
+        kernel, bias = layer.get_weights()
+        kernel[np.abs(kernel) < np.quantile(np.abs(kernel), 0.85)] = 0.0
+        layer.set_weights([kernel, bias])
+    return _convert(model, images((11, 9, 3), 64, seed=5))
+
+
+@cache
 def float_model() -> bytes:
     """Return a float32 .tflite (no quantization): the firmware tools must refuse it."""
     tf = _keras_seed(3)

@@ -59,6 +59,24 @@ def packed_rows(weights: np.ndarray) -> np.ndarray:
     return np.concatenate([pairs.reshape(-1), groups[even:].reshape(-1)])
 
 
+def csr_rows(weights: np.ndarray, taps: np.ndarray) -> dict[str, np.ndarray]:
+    """Return the nonzero weights of each row (output channel) in compressed sparse rows.
+
+    ``values`` holds the rows' nonzero int8 weights one row after another, ``index`` the input
+    offset of each (``taps[j]`` for the weight in column j), ``count`` how many each row has:
+    what ec_kernels.c's _sparse kernels walk.
+    """
+    rows = np.asarray(weights, dtype=np.int8).reshape(len(weights), -1)
+    nonzero = rows != 0
+    return {"values": rows[nonzero], "index": np.broadcast_to(taps, rows.shape)[nonzero],
+            "count": nonzero.sum(axis=1)}
+
+
+def csr_bytes(csr: dict[str, np.ndarray]) -> int:
+    """Return the flash the CSR arrays take: 1 + 2 bytes per nonzero, 2 per row."""
+    return 3 * len(csr["values"]) + 2 * len(csr["count"])
+
+
 def check_int8(model: TFLiteModel) -> None:
     """Raise ValueError unless the model is a fully int8 model with only supported ops."""
     unsupported = [op for op in model.ops if op not in SUPPORTED_OPS]
@@ -89,9 +107,10 @@ def _nhwc(shape: tuple[int, ...]) -> tuple[int, int, int]:
 class _Layers:
     """Collect the constant arrays and the per-op parameter structs."""
 
-    def __init__(self, model: TFLiteModel, codebooks: dict[int, Codebook]):
+    def __init__(self, model: TFLiteModel, codebooks: dict[int, Codebook], sparse: bool):
         self.model = model
         self.codebooks = codebooks
+        self.sparse = sparse  # CSR for every conv / fully connected weight tensor it shrinks
         self.scratch_bytes = 0  # the largest (weights + outputs) of one codebook channel
         self.column = 0  # int16 entries of g_column, the kernels' scratch (the largest need)
         self.arrays: list[dict] = []  # {"ctype", "name", "values"}
@@ -103,10 +122,17 @@ class _Layers:
         return name
 
     def weights(self, op: Operator, tag: str, fields: dict, kind: str, outputs: int,
-                padded: int = 0) -> dict:
-        """Return the kernel fields with packed int8 rows, or packed indices into a codebook."""
+                taps: np.ndarray, padded: int = 0) -> dict:
+        """Return the kernel fields with packed int8 rows, sparse rows, or codebook indices.
+
+        ``taps`` is the input offset of each weight of a row (what a sparse row indexes).
+        """
         data = self.model.tensors[op.inputs[1]].data
         row = -(-data[0].size // 4) * 4
+        if self.sparse:
+            csr = csr_rows(data, taps)
+            if csr_bytes(csr) < len(data) * row and taps.max() < 1 << 16:
+                return self.sparse_weights(op, tag, fields, kind, csr, padded)
         # Scratch: two columns (conv: two output pixels at a time), two int32 sums per output
         # channel, then the conv's padded int16 input.
         self.column = max(self.column, 2 * row + 4 * len(data) + padded)
@@ -122,6 +148,25 @@ class _Layers:
                 "codes.indices": self.array("uint8_t", f"{tag}_indices", packed),
                 "codes.codebook": self.array("int8_t", f"{tag}_codebook", book.codebook),
                 "codes.bits": book.bits, "codes.scratch": "g_codebook_scratch"}
+
+    def sparse_weights(self, op: Operator, tag: str, fields: dict, kind: str,
+                       csr: dict[str, np.ndarray], padded: int) -> dict:
+        """Return the fields of a _sparse kernel: CSR arrays; conv's scratch is its padded input."""
+        if kind == "fc":  # sum_d w (x_d + in_offset) + b = sum_d w x_d + (b + in_offset sum_d w)
+            data = self.model.tensors[op.inputs[1]].data.astype(np.int64)
+            bias = self.model.tensors[op.inputs[2]].data if fields["bias"] != "NULL" else 0
+            self.arrays = [a for a in self.arrays if a["name"] != fields["bias"]]
+            folded = bias + fields["in_offset"] * data.sum(axis=1)
+            fields = {**fields, "bias": self.array("int32_t", f"{tag}_bias", folded),
+                      "column": "NULL"}
+        else:
+            self.column = max(self.column, padded)
+            fields = {**fields, "column": "g_column"}
+        return {**{f"{kind}.{key}": value for key, value in fields.items()},
+                f"{kind}.filter": "NULL",
+                "csr.values": self.array("int8_t", f"{tag}_values", csr["values"]),
+                "csr.index": self.array("uint16_t", f"{tag}_index", csr["index"]),
+                "csr.count": self.array("uint16_t", f"{tag}_count", csr["count"])}
 
     def bias(self, op: Operator, tag: str) -> str:
         if len(op.inputs) < 3 or op.inputs[2] < 0:
@@ -170,7 +215,10 @@ class _Layers:
             self.column = max(self.column, 2 * out_c + padded)
             return {**fields, "row": 0, "column": "g_column",
                     "filter": self.array("int8_t", f"{tag}_filter", w.data)}
-        return self.weights(op, tag, fields, "conv", out_h * out_w, padded)
+        # The input offset of each weight (OHWI) from the receptive field's top left corner.
+        fy, fx, ci = np.meshgrid(np.arange(f_h), np.arange(f_w), np.arange(in_c), indexing="ij")
+        taps = (fy * dil_h * fields["padded_w"] + fx * dil_w) * in_c + ci
+        return self.weights(op, tag, fields, "conv", out_h * out_w, taps.reshape(-1), padded)
 
     def pool(self, op: Operator) -> dict:
         x, y = self.model.tensors[op.inputs[0]], self.model.tensors[op.outputs[0]]
@@ -208,7 +256,7 @@ class _Layers:
                   "bias": self.bias(op, tag),
                   "mult": self.array("int32_t", f"{tag}_mult", mult),
                   "shift": self.array("int32_t", f"{tag}_shift", shift)}
-        return self.weights(op, tag, fields, "fc", x.size // depth)
+        return self.weights(op, tag, fields, "fc", x.size // depth, np.arange(depth))
 
     def softmax(self, op: Operator) -> dict:
         x, y = self.model.tensors[op.inputs[0]], self.model.tensors[op.outputs[0]]
@@ -230,18 +278,24 @@ _KERNELS = {
 }
 
 
-def generate_c(model, name: str = "model", codebook: bool = False) -> dict[str, str]:
+def generate_c(model, name: str = "model", codebook: bool = False,
+               sparse: bool = False) -> dict[str, str]:
     """Return {file name: C source} of a dependency-free int8 C99 implementation of the model.
 
     ``codebook=True`` stores every CONV_2D / FULLY_CONNECTED weight tensor that takes few
     distinct values as packed indices plus an int8 codebook (lesson 06; see
-    :func:`edgecourse.deploy.codebook.find_codebooks`).
+    :func:`edgecourse.deploy.codebook.find_codebooks`). ``sparse=True`` stores every such
+    tensor whose nonzero weights take fewer bytes in compressed sparse rows (:func:`csr_rows`,
+    lesson 02's pruned models) and runs it with a kernel that skips the zeros.
     """
+    if codebook and sparse:
+        raise ValueError("choose one weight format: codebook (shared weights) or sparse "
+                         "(pruned weights), not both")
     parsed = as_model(model)
     check_int8(parsed)
     prefix = c_identifier(name)
     plan: BufferPlan = plan_buffers(parsed)
-    layers = _Layers(parsed, find_codebooks(parsed) if codebook else {})
+    layers = _Layers(parsed, find_codebooks(parsed) if codebook else {}, sparse)
     steps = []
     for op in parsed.operators:
         tag = f"g_op{op.index}"
@@ -260,8 +314,9 @@ def generate_c(model, name: str = "model", codebook: bool = False) -> dict[str, 
         else:
             fields = layers.softmax(op)
         ctype, function = _KERNELS[op.op]
-        if "codes.bits" in fields:
-            ctype, function = f"{ctype[:-2]}_codebook_t", f"{function}_codebook"
+        for key, variant in (("codes.bits", "codebook"), ("csr.count", "sparse")):
+            if key in fields:
+                ctype, function = f"{ctype[:-2]}_{variant}_t", f"{function}_{variant}"
         steps.append({**step, "call": function, "ctype": ctype, "param": f"{tag}_params",
                       "fields": fields})
     x, y = parsed.input_tensors[0], parsed.output_tensors[0]

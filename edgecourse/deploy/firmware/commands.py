@@ -25,7 +25,7 @@ def _firmware_report(args: argparse.Namespace, model, name: str, X, out: Path):
     host, qemu = args.run in (None, "host"), args.run in (None, "qemu")
     if args.target == "c":
         return verify_c(model, X, name, host=host, qemu=qemu, directory=out,
-                        codebook=args.codebook)
+                        codebook=args.codebook, sparse=args.sparse)
     return verify_tflm(model, X, name, args.kernels, host=host, qemu=qemu, directory=out,
                        tree=args.tflm_tree)
 
@@ -40,6 +40,9 @@ def cmd_firmware(args: argparse.Namespace) -> int:
     name = args.name or Path(args.model).stem
     if args.samples < 1:
         raise ValueError(f"--samples must be at least 1, got {args.samples}")
+    if args.sparse and args.target != "c":
+        raise ValueError("--sparse is for --target c (TFLM's kernels run the zeros of a pruned "
+                         "model like any other weight)")
     if args.codebook and args.target != "c":
         raise ValueError("--codebook is for --target c (TFLite has no codebook op: TFLM runs the "
                          "int8 weights as they are)")
@@ -57,7 +60,7 @@ def cmd_firmware(args: argparse.Namespace) -> int:
                   f"(measured {project.measured_arena_bytes} + margin); "
                   f"{len(X)} test samples")
     else:
-        files = generate_c(model, name, codebook=args.codebook)
+        files = generate_c(model, name, codebook=args.codebook, sparse=args.sparse)
         detail = f"plain C99 for ops {', '.join(model.ops)}"
         if args.codebook:
             from edgecourse.deploy.codebook import find_codebooks
@@ -65,6 +68,9 @@ def cmd_firmware(args: argparse.Namespace) -> int:
             books = find_codebooks(model).values()
             detail += (f"; {len(books)} weight tensors as packed indices + int8 codebooks "
                        f"({', '.join(f'{b.bits} bits' for b in books) or 'none qualified'})")
+        if args.sparse:
+            sparse = sum(text.count("_sparse(&") for text in files.values())  # the calls
+            detail += f"; {sparse} layers as compressed sparse rows"
     write_project(files, out)
     print(f"wrote {len(files)} files to {out}: {detail}")
     return 0
@@ -110,6 +116,9 @@ def add_firmware_commands(sub) -> None:
     fw.add_argument("--codebook", action="store_true",
                     help="--target c: store weight-shared layers (few distinct int8 values per "
                     "tensor, lesson 06) as packed indices plus an int8 codebook")
+    fw.add_argument("--sparse", action="store_true",
+                    help="--target c: store pruned layers as compressed sparse rows (nonzero "
+                    "weights and their input offsets, lesson 02) run by a kernel that skips zeros")
     fw.add_argument("--samples", type=int, default=4,
                     help="seeded int8 test inputs the firmware runs and checks (default 4)")
     fw.add_argument("--build", action="store_true",

@@ -48,10 +48,11 @@ def _outputs(run: toolchain.Run, count: int, size: int, where: str) -> np.ndarra
 
 def verify_c(model, X: np.ndarray, name: str = "model", host: bool = True, qemu: bool = True,
              count: bool = True, directory: Path | None = None,
-             codebook: bool = False) -> FirmwareReport:
+             codebook: bool = False, sparse: bool = False) -> FirmwareReport:
     """Generate C for the model into ``directory``, run it on int8 inputs X, compare with TFLM.
 
-    ``codebook=True`` stores weight-shared layers as packed indices plus codebooks (lesson 06).
+    ``codebook=True`` stores weight-shared layers as packed indices plus codebooks (lesson 06);
+    ``sparse=True`` stores pruned layers as compressed sparse rows (lesson 02).
     """
     from edgecourse.deploy.runtimes import run_tflm
 
@@ -62,7 +63,7 @@ def verify_c(model, X: np.ndarray, name: str = "model", host: bool = True, qemu:
     start = time.perf_counter()
     host_out, qemu_out, image, counts = None, None, None, None
     with _project_dir(directory) as folder:
-        files = {**generate_c(parsed, name, codebook), **generate_harness(prefix, X.reshape(len(X), -1))}
+        files = {**generate_c(parsed, name, codebook, sparse), **generate_harness(prefix, X.reshape(len(X), -1))}
         directory = write_project(files, Path(folder))
         if host:
             host_out = _outputs(toolchain.run_host(toolchain.build_host(directory)), len(X),

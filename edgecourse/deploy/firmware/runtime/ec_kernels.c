@@ -403,6 +403,47 @@ void ec_fully_connected(const ec_fc_t *p, const int8_t *in, int8_t *out) {
   }
 }
 
+/* ---- sparse layers: one multiply-accumulate per nonzero weight, input read in place ---- */
+
+void ec_conv2d_sparse(const ec_conv_sparse_t *p, const int8_t *in, int8_t *out) {
+  const ec_conv_t *c = &p->conv;
+  const int wp = c->padded_w;
+  int16_t *padded = c->column;
+  int oy, ox, o;
+  ec_pad_input(c, in, padded);
+  for (oy = 0; oy < c->out_h; ++oy) {
+    for (ox = 0; ox < c->out_w; ++ox) {
+      const int16_t *top = padded + (oy * c->stride_h * wp + ox * c->stride_w) * c->in_c;
+      const int8_t *v = p->csr.values;
+      const uint16_t *ix = p->csr.index;
+      for (o = 0; o < c->out_c; ++o) {
+        const int8_t *const end = v + p->csr.count[o];
+        int32_t acc = c->bias != NULL ? c->bias[o] : 0;
+        while (v < end) acc += *v++ * top[*ix++];
+        *out++ = ec_requantize(acc, c->mult[o], c->shift[o], c->out_offset, c->act_min,
+                               c->act_max);
+      }
+    }
+  }
+}
+
+void ec_fully_connected_sparse(const ec_fc_sparse_t *p, const int8_t *in, int8_t *out) {
+  const ec_fc_t *f = &p->fc;
+  int b, o;
+  for (b = 0; b < f->batches; ++b, in += f->depth) {
+    const int8_t *v = p->csr.values;
+    const uint16_t *ix = p->csr.index;
+    for (o = 0; o < f->units; ++o) {
+      const int8_t *const end = v + p->csr.count[o];
+      const int k = f->per_channel ? o : 0;
+      int32_t acc = f->bias[o];
+      while (v < end) acc += *v++ * in[*ix++];
+      *out++ = ec_requantize(acc, f->mult[k], f->shift[k], f->out_offset, f->act_min,
+                             f->act_max);
+    }
+  }
+}
+
 /* ---- gemmlowp fixed point for softmax: raw int32 values, integer bits tracked by hand ---- */
 
 /* SaturatingRoundingMultiplyByPOT with a positive exponent: a saturating left shift. */

@@ -11,7 +11,11 @@
  * weights into the pairs (w0, w1) and (w2, w3), and SMLAD multiplies and accumulates a pair in
  * one instruction; two output pixels times two output channels share each load. Elsewhere (or
  * with -DEC_PORTABLE) plain C computes the same sums. DEPTHWISE_CONV_2D reads the same padded
- * int16 copy of its input as CONV_2D's columns; MAX_POOL_2D compares 4 channels per SSUB8 + SEL. */
+ * int16 copy of its input as CONV_2D's columns; MAX_POOL_2D compares 4 channels per SSUB8 + SEL.
+ *
+ * Sparse layers (pruned weights, `--sparse`): the _sparse kernels keep only the nonzero
+ * weights of each output channel (CSR: values, their input offsets, a count per channel) and
+ * read the input in place, one multiply-accumulate per nonzero weight. */
 #ifndef EC_KERNELS_H
 #define EC_KERNELS_H
 
@@ -64,6 +68,25 @@ typedef struct {
   int32_t input_multiplier, input_left_shift, diff_min;
 } ec_softmax_t;
 
+/* Compressed sparse rows: output channel o owns the next count[o] values; index[k] is the
+ * offset of value k's input (conv: in the padded int16 input from the receptive field's top
+ * left corner; fully connected: in the int8 input row). */
+typedef struct {
+  const int8_t *values;
+  const uint16_t *index;
+  const uint16_t *count;
+} ec_csr_t;
+
+typedef struct {
+  ec_conv_t conv; /* .filter unused; .column holds the padded input */
+  ec_csr_t csr;
+} ec_conv_sparse_t;
+
+typedef struct {
+  ec_fc_t fc; /* .filter and .column unused; .bias has in_offset * (row sum) folded in */
+  ec_csr_t csr;
+} ec_fc_sparse_t;
+
 /* TFLM's MultiplyByQuantizedMultiplier for multiplier >= 0: x * multiplier * 2^(shift - 31). */
 int32_t ec_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift);
 void ec_conv2d(const ec_conv_t *p, const int8_t *in, int8_t *out);
@@ -72,5 +95,7 @@ void ec_max_pool2d(const ec_pool_t *p, const int8_t *in, int8_t *out);
 void ec_average_pool2d(const ec_pool_t *p, const int8_t *in, int8_t *out);
 void ec_fully_connected(const ec_fc_t *p, const int8_t *in, int8_t *out);
 void ec_softmax(const ec_softmax_t *p, const int8_t *in, int8_t *out);
+void ec_conv2d_sparse(const ec_conv_sparse_t *p, const int8_t *in, int8_t *out);
+void ec_fully_connected_sparse(const ec_fc_sparse_t *p, const int8_t *in, int8_t *out);
 
 #endif /* EC_KERNELS_H */
