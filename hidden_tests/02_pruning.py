@@ -27,6 +27,9 @@ FORBIDDEN = {
                        _PRUNING + "channel_norms", _PRUNE + "ln_structured",
                        _PRUNE + "LnStructured"),
 }
+FORBIDDEN["csr_matvec"] = ("scipy.sparse:csr_matrix", "scipy.sparse:csr_array",
+                            "scipy.sparse:coo_matrix", "scipy.sparse:coo_array",
+                            "torch:sparse_csr_tensor", "torch:sparse_coo_tensor")
 TOLERANCE = {"toy_output": {"rtol": 1e-9, "atol": 1e-12}}
 
 # The lecture's toy layer, as in the notebook.
@@ -338,3 +341,74 @@ def probe_prune_channels(ns, thorough):
                           float(rng.uniform(0, 0.9))))
     for name, build, amount in cases:
         yield name, lambda build=build, amount=amount: _channels(f, build, amount)
+
+
+# ---- 9. csr_matvec ------------------------------------------------------------------------------
+
+def _csr(rows: int, cols: int, density: float, seed: int, low: int = -128):
+    """Return (values int8, index uint16, count uint16) of a random int8 matrix, rows in order."""
+    rng = np.random.default_rng(seed)
+    dense = rng.integers(low, 128, (rows, cols)) * (rng.random((rows, cols)) < density)
+    nonzero = dense != 0
+    index = np.broadcast_to(np.arange(cols), dense.shape)[nonzero]
+    return (dense[nonzero].astype(np.int8), index.astype(np.uint16),
+            nonzero.sum(axis=1).astype(np.uint16))
+
+
+def _matvec(f, values, index, count, x):
+    before = [np.array(a, copy=True) for a in (values, index, count, x)]
+    result = f(values, index, count, x)
+    unchanged = all(np.array_equal(a, b) for a, b in zip((values, index, count, x), before,
+                                                         strict=True))
+    return {"sums": np.asarray(result).astype(np.int64) if isinstance(result, np.ndarray)
+            else result, "is an integer array": isinstance(result, np.ndarray)
+            and result.dtype.kind in "iu", "inputs unchanged": unchanged}
+
+
+def probe_csr_matvec(ns, thorough):
+    f = ns["csr_matvec"]
+    u16, i8 = np.uint16, np.int8
+    rng = np.random.default_rng(9)
+    w, ix, n = _csr(10, 64, 0.12, 1)
+    wide = _csr(300, 256, 1.0, 2, low=-128)
+    cases = [
+        ("the notebook's example: rows 0 and 2, an empty row between",
+         np.array([3, -128, 5, 127], i8), np.array([1, 3, 0, 2], u16), np.array([2, 0, 2], u16),
+         np.array([-128, 7, 100, -128], i8)),
+        ("-128 * -128 many times: widen before multiplying and summing",
+         np.full(40, -128, i8), np.zeros(40, u16), np.array([40], u16), np.array([-128], i8)),
+        ("an empty first and last row", np.array([7, -2], i8), np.array([0, 1], u16),
+         np.array([0, 2, 0], u16), np.array([3, -4], i8)),
+        ("every row empty", np.zeros(0, i8), np.zeros(0, u16), np.zeros(4, u16),
+         np.arange(5, dtype=i8)),
+        ("one input used by several rows, indices out of order",
+         np.array([1, 2, 3, 4, 5], i8), np.array([2, 0, 2, 2, 1], u16),
+         np.array([3, 1, 1], u16), np.array([10, -20, 30], i8)),
+        ("int16 inputs (a convolution's input with its zero point added)",
+         w, ix, n, rng.integers(-255, 256, 64).astype(np.int16)),
+        ("a pruned fully connected layer, int8 inputs", w, ix, n,
+         rng.integers(-128, 128, 64).astype(i8)),
+        ("more than 65,535 weights: the running position outgrows uint16", *wide,
+         np.random.default_rng(3).integers(-128, 128, 256).astype(i8)),
+    ]
+    if thorough:
+        for i in range(30):
+            rows, cols = (int(v) for v in rng.integers(1, 40, 2))
+            csr = _csr(rows, cols, float(rng.uniform(0, 1)), 100 + i)
+            x = rng.integers(-300, 300, cols).astype(np.int16 if i % 2 else np.int32)
+            cases.append((f"random {i}", *csr, x if i % 2 else np.clip(x, -128, 127).astype(i8)))
+    for name, *args in cases:
+        yield name, lambda args=args: _matvec(f, *args)
+
+
+# ---- 9. PREDICTED_SPEED -------------------------------------------------------------------------
+
+def probe_PREDICTED_SPEED(ns, thorough):
+    ranking = ns["PREDICTED_SPEED"]
+    yield ("rank flash and instructions, each a list of the three models once",
+           lambda: {"keys": sorted(map(str, ranking)),
+                    "models": {str(k): sorted(map(str, ranking[k])) for k in sorted(map(str, ranking))}})
+    yield "flash: what does CSR store for each nonzero weight, and what does a narrower net drop?", \
+        lambda: [str(v) for v in ranking["flash"]]
+    yield "instructions: count what one multiply-accumulate costs in each kernel, not only how many", \
+        lambda: [str(v) for v in ranking["instructions"]]

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from torch import nn
 
+from edgecourse.bench.speed import pruning_rows, route_rows
 from edgecourse.deploy.export import to_tflite
 from edgecourse.deploy.runtimes import run_tflite
 from edgecourse.lab.budgets import count_params
@@ -181,6 +182,7 @@ def firmware_rows(model_bytes: bytes, params: int,
         "tflm_cmsis_nn_instructions_per_inference": cmsis.instructions if cmsis else None,
         "ratio": ref.instructions / c.instructions if ref else None,
         "routes": {r.route: r.row() for r in reports},
+        "speed": route_rows(model_bytes, reports),
     }
     if ref is None:
         speed["why_no_tflm_figure"] = ("no TFLM tree found: set EDGECOURSE_TFLM_TREE or add "
@@ -220,5 +222,6 @@ def compression_ledger() -> dict:
     rows, student_int8 = ledger_rows()
     fw_rows, speed = firmware_rows(student_int8, count_params(distilled_student(), nonzero_only=True))
     rows += fw_rows + shared_rows()
+    speed["speed"] += pruning_rows()
     return {"rows": [asdict(r) for r in rows], "table": format_rows(rows),
             "firmware_speed": speed, "misses": target_misses(rows)}

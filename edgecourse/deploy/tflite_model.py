@@ -201,6 +201,25 @@ def as_model(model: TFLiteModel | bytes | bytearray | str | Path) -> TFLiteModel
     return model if isinstance(model, TFLiteModel) else load_tflite(model)
 
 
+def count_macs(model: TFLiteModel | bytes | bytearray | str | Path,
+               nonzero_only: bool = False) -> int:
+    """Return the multiply-accumulates of one inference (conv, depthwise, fully connected).
+
+    ``nonzero_only`` counts only those with a nonzero weight: what a sparse kernel executes.
+    """
+    parsed = as_model(model)
+    total = 0
+    for op in parsed.operators:
+        if op.op not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        y, w = parsed.tensors[op.outputs[0]], parsed.tensors[op.inputs[1]]
+        weights = np.count_nonzero(w.data) if nonzero_only else w.size
+        outputs_per_weight = y.size // w.shape[0] if op.op != "DEPTHWISE_CONV_2D" else \
+            y.size // w.shape[3]
+        total += int(weights) * outputs_per_weight
+    return total
+
+
 def summary(model: TFLiteModel | bytes | bytearray | str | Path) -> str:
     """Return a readable table of the model's operators and their tensors."""
     model = as_model(model)

@@ -391,3 +391,13 @@ def _pruned(seed: int) -> DigitsCNN:
 def pruned_course_model(seed: int = 0) -> DigitsCNN:
     """Return the course CNN iteratively pruned to 82% weight sparsity and fine-tuned (lesson 02)."""
     return copy.deepcopy(_pruned(seed))
+
+
+def channel_pruned_course_model(seed: int = 0) -> DigitsCNN:
+    """Return the course CNN without half of each conv's channels, fine-tuned (lesson 02)."""
+    from edgecourse.lab.data import load_digits_split
+    from edgecourse.lab.recipes import course_model
+
+    narrow = prune_channels(course_model(seed), 0.5)
+    fit(narrow, load_digits_split().train, epochs=4, lr=2e-3, seed=seed, progress=False)
+    return narrow

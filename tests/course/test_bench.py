@@ -32,8 +32,9 @@ def test_quick_benchmark_meets_its_targets(tmp_path):
     # The README's Results are this run's numbers, exactly (the same on every x86-64 machine).
     readme = _readme_results()
     routes = format_rows(list(report["ledger"]["firmware_speed"]["routes"].values()))
+    speed = format_rows(report["ledger"]["firmware_speed"]["speed"])
     for name, table in (("compression ledger", report["ledger"]["table"]),
-                        ("porting routes", routes)):
+                        ("porting routes", routes), ("speed table", speed)):
         assert table.strip() in readme, (
             f"README.md's Results differ from this run's {name}; paste this run's table:\n{table}")
 

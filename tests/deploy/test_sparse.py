@@ -1,14 +1,17 @@
 """Do pruned layers stored as compressed sparse rows (`--sparse`) compute what TFLM computes?"""
 
+import nbformat
 import numpy as np
 import pytest
+from firmware_models import maxpool_dense_model, pruned_strided_model
+from lessons import cell_index, solution_path
 
+from edgecourse.bench.speed import pruning_rows
 from edgecourse.deploy.firmware import generate_c, verify_c
 from edgecourse.deploy.firmware.codegen_c import csr_bytes, csr_rows
 from edgecourse.deploy.firmware.tflm_project import random_samples
 from edgecourse.deploy.firmware.toolchain import require_tool
 from edgecourse.deploy.tflite_model import load_tflite
-from tests.firmware_models import maxpool_dense_model, pruned_strided_model
 
 
 def test_csr_rows_keep_each_nonzero_weight_with_its_input_offset():
@@ -67,3 +70,17 @@ def test_cli_builds_sparse_c_and_refuses_it_for_tflm(tmp_path, capsys):
     assert "5 layers as compressed sparse rows" in capsys.readouterr().out
     assert cli(["firmware", str(path), "-o", str(tmp_path / "t"), "--sparse"]) == 2
     assert "--sparse is for --target c" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_lesson_02_ranks_the_models_as_the_cortex_m4_measures_them():
+    """Is the solution's PREDICTED_SPEED (the grading reference) what QEMU measures?"""
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    nb = nbformat.read(solution_path("02_pruning"), as_version=4)
+    ns = {}
+    exec(nb.cells[cell_index(nb, "PREDICTED_SPEED")].source, ns)  # literal constants only
+    rows = dict(zip(ns["VARIANTS"], pruning_rows(), strict=True))
+    measured = {what: sorted(rows, key=lambda v: rows[v][column])
+                for what, column in (("flash", "flash B"), ("instructions", "instr/inference"))}
+    assert ns["PREDICTED_SPEED"] == measured

@@ -23,7 +23,7 @@ from edgecourse.deploy.firmware.report import format_table
 from edgecourse.deploy.firmware.tflm_build import build_project
 from edgecourse.deploy.firmware.tflm_tree import available_trees
 from edgecourse.deploy.runtimes import model_input
-from edgecourse.deploy.tflite_model import as_model
+from edgecourse.deploy.tflite_model import count_macs
 
 TREES = available_trees()
 pytestmark = [
@@ -103,19 +103,6 @@ def c_report(case: str, tmp_path_factory):
     return _reports[case, "c"]
 
 
-def macs(model: bytes) -> int:
-    """Return the multiply-accumulates of one inference (conv, depthwise, fully connected)."""
-    parsed = as_model(model)
-    total = 0
-    for op in parsed.operators:
-        y = parsed.tensors[op.outputs[0]]
-        if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
-            w = parsed.tensors[op.inputs[1]]
-            taps = w.shape[1] * w.shape[2] if op.op == "DEPTHWISE_CONV_2D" else np.prod(w.shape[1:])
-            total += int(y.size * taps)
-    return total
-
-
 def test_cmsis_nn_is_faster_than_reference_and_generated_c_faster_still(tmp_path_factory):
     ref = report("course", "reference", tmp_path_factory)
     cmsis = report("course", "cmsis-nn", tmp_path_factory)
@@ -130,7 +117,7 @@ def test_generated_c_needs_at_most_0_7x_the_instructions_of_cmsis_nn(case, tmp_p
     cmsis = report(case, "cmsis-nn", tmp_path_factory)
     c = c_report(case, tmp_path_factory)
     model, _ = MODELS[case]()
-    per_mac = c.instructions / macs(model)
+    per_mac = c.instructions / count_macs(model)
     assert c.instructions <= 0.7 * cmsis.instructions, (
         f"{case}: generated C {c.instructions:,} instructions per inference, TFLM + CMSIS-NN "
         f"{cmsis.instructions:,} ({c.instructions / cmsis.instructions:.2f}x, at most 0.7x)")

@@ -1,5 +1,17 @@
 """Plausible wrong answers to lesson 02_pruning: each must lose all the points of its exercise."""
 
+_SPEED = '''
+VARIANTS = ("dense", "82% sparse", "50% channels")
+PREDICTED_SPEED = {{"flash": {flash}, "instructions": {instructions}}}
+'''
+_DENSE, _SPARSE, _CHANNELS = '"dense"', '"82% sparse"', '"50% channels"'
+
+
+def _speed(flash=(_CHANNELS, _SPARSE, _DENSE), instructions=(_CHANNELS, _DENSE, _SPARSE)) -> str:
+    return _SPEED.format(flash="[" + ", ".join(flash) + "]",
+                         instructions="[" + ", ".join(instructions) + "]")
+
+
 WRONG = {
     "toy_output": [
         # keeps the smallest weights and prunes the largest (sorted the wrong way)
@@ -479,5 +491,64 @@ def prune_channels(net: models.DigitsCNN, amount: float) -> models.DigitsCNN:
         small.classifier[3].bias.copy_(fc2.bias)
     return small
 ''',
+    ],
+    "csr_matvec": [
+        # multiplies in the arrays' own types: int8 * int8 wraps around
+        '''
+def csr_matvec(values: np.ndarray, index: np.ndarray, count: np.ndarray,
+               x: np.ndarray) -> np.ndarray:
+    """Return each row's sum of values * x[index] (CSR rows of count[r] values), as integers."""
+    sums = np.zeros(len(count), dtype=np.int64)
+    start = 0
+    for row, n in enumerate(count):
+        sums[row] = (values[start:start + n] * x[index[start:start + n]]).sum(dtype=np.int64)
+        start += int(n)
+    return sums
+''',
+        # np.add.reduceat: an empty row gets the next row's first product instead of 0
+        '''
+def csr_matvec(values: np.ndarray, index: np.ndarray, count: np.ndarray,
+               x: np.ndarray) -> np.ndarray:
+    """Return each row's sum of values * x[index] (CSR rows of count[r] values), as integers."""
+    products = values.astype(np.int64) * x.astype(np.int64)[index]
+    starts = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.intp)
+    products = np.append(products, 0)
+    return np.add.reduceat(products, np.minimum(starts, len(products) - 1))[:len(count)]
+''',
+        # multiplies each value by x in value order, ignoring where index points
+        '''
+def csr_matvec(values: np.ndarray, index: np.ndarray, count: np.ndarray,
+               x: np.ndarray) -> np.ndarray:
+    """Return each row's sum of values * x[index] (CSR rows of count[r] values), as integers."""
+    sums = np.zeros(len(count), dtype=np.int64)
+    start = 0
+    for row, n in enumerate(count):
+        n = int(n)
+        sums[row] = values[start:start + n].astype(np.int64) @ x[:n].astype(np.int64)
+        start += n
+    return sums
+''',
+        # reads count as row pointers (CSR's indptr): row r from count[r] to count[r + 1]
+        '''
+def csr_matvec(values: np.ndarray, index: np.ndarray, count: np.ndarray,
+               x: np.ndarray) -> np.ndarray:
+    """Return each row's sum of values * x[index] (CSR rows of count[r] values), as integers."""
+    bounds = np.append(count.astype(np.int64), len(values))
+    sums = np.zeros(len(count), dtype=np.int64)
+    for row in range(len(count)):
+        a, b = bounds[row], bounds[row + 1]
+        sums[row] = values[a:b].astype(np.int64) @ x[index[a:b]].astype(np.int64)
+    return sums
+''',
+    ],
+    "PREDICTED_SPEED": [
+        # "82% fewer weights means 82% less work": the sparse kernel ranked fastest
+        _speed(instructions=(_SPARSE, _CHANNELS, _DENSE)),
+        # "skipping zeros beats SIMD over all weights": sparse ahead of dense
+        _speed(instructions=(_CHANNELS, _SPARSE, _DENSE)),
+        # CSR ranked the smallest image: its index bytes forgotten
+        _speed(flash=(_SPARSE, _CHANNELS, _DENSE)),
+        # "sparse formats cost more than they save": CSR above dense in flash
+        _speed(flash=(_CHANNELS, _DENSE, _SPARSE)),
     ],
 }

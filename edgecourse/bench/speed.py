@@ -1,0 +1,54 @@
+"""Speed on the Cortex-M4: instructions per inference and per multiply-accumulate, per route.
+
+One table from one run: the course model (distilled + int8) through the three porting routes of
+lesson 05, and lesson 02's three versions of the course CNN as generated C (dense, 82% pruned run
+by the sparse kernel, channel-pruned). Every row is built for the Cortex-M4, run under QEMU, its
+outputs compared with the TFLM Python runtime, and measured by the same toolchain.
+"""
+
+from edgecourse.deploy.export import to_tflite
+from edgecourse.deploy.firmware.report import FirmwareReport
+from edgecourse.deploy.tflite_model import count_macs
+from edgecourse.lab.data import load_digits_split
+
+PRUNING_IMAGES = 20  # test images each lesson 02 variant runs (instructions are per inference)
+
+
+def speed_row(label: str, report: FirmwareReport, macs: int, reference: int) -> dict:
+    """Return one row: flash, RAM, instructions per inference and per MAC, ratio to the group's first row."""
+    return {"model / route": label, "MACs": macs, "flash B": report.flash_bytes,
+            "RAM B": report.ram_bytes, "instr/inference": report.instructions,
+            "instr/MAC": f"{report.instructions / macs:.2f}",
+            "ratio": f"{report.instructions / reference:.2f}x"}
+
+
+def route_rows(model_bytes: bytes, reports: list[FirmwareReport]) -> list[dict]:
+    """Return the course model's routes (generated C first) as speed rows."""
+    macs = count_macs(model_bytes)
+    first = reports[0].instructions
+    return [speed_row(f"course model, {r.route}", r, macs, first) for r in reports]
+
+
+def pruning_rows(images: int = PRUNING_IMAGES) -> list[dict]:
+    """Lesson 02 on the Cortex-M4: the course CNN dense, 82% pruned (sparse kernel), 50% channels."""
+    from edgecourse.deploy.firmware.verify import verify_c
+    from edgecourse.deploy.runtimes import model_input
+    from edgecourse.lab.pruning import channel_pruned_course_model, pruned_course_model
+    from edgecourse.lab.recipes import course_model
+
+    digits = load_digits_split()
+    variants = [("course CNN, dense C", course_model(), False),
+                ("course CNN 82% pruned, sparse C", pruned_course_model(), True),
+                ("course CNN 50% channels, dense C", channel_pruned_course_model(), False)]
+    rows = []
+    for label, net, sparse in variants:
+        model_bytes = to_tflite(net, digits.train.X[:200], "int8")
+        report = verify_c(model_bytes, model_input(model_bytes, digits.test.X[:images]),
+                          "course_cnn", host=False, sparse=sparse)
+        if report.qemu_matches != 1.0:
+            raise RuntimeError(f"{label}: the firmware differs from TFLM on "
+                               f"{1 - report.qemu_matches:.0%} of {images} test images")
+        macs = count_macs(model_bytes, nonzero_only=sparse)
+        rows.append(speed_row(label, report, macs,
+                              rows[0]["instr/inference"] if rows else report.instructions))
+    return rows
