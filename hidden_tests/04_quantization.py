@@ -419,3 +419,18 @@ def probe_integer_fc(ns, thorough):
     for name, args in cases:
         yield name, lambda args=args: layer(args)
     yield from extra
+
+
+# ---- 8. PREDICTED_COST --------------------------------------------------------------------------
+
+def probe_PREDICTED_COST(ns, thorough):
+    ranking = ns["PREDICTED_COST"]
+    yield ("rank flash, ram and instructions, each a list of the three formats once",
+           lambda: {"keys": sorted(map(str, ranking)),
+                    "formats": {str(k): sorted(map(str, ranking[k])) for k in sorted(map(str, ranking))}})
+    yield "flash, same kernels: 4-byte or 1-byte weights, float or int8 kernel code?", \
+        lambda: [str(v) for v in ranking["flash"] if str(v) != "int8 cmsis-nn"]
+    yield "RAM: how many bytes does one activation take in the arena?", \
+        lambda: str(list(ranking["ram"])[-1])
+    yield "instructions: what does one multiply-accumulate cost with an FPU, in portable int8, with SIMD?", \
+        lambda: [str(v) for v in ranking["instructions"]]

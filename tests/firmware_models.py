@@ -109,6 +109,20 @@ def float_model() -> bytes:
 
 
 @cache
+def mixed_io_model() -> bytes:
+    """Return a .tflite with an int8 input and a float32 output: the TFLM firmware refuses it."""
+    tf = _keras_seed(6)
+    L = tf.keras.layers
+    model = tf.keras.Sequential([L.Input((4,), batch_size=1), L.Dense(3)])
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([x[None]] for x in images((4,), 16, seed=6))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    return converter.convert()
+
+
+@cache
 def unsupported_op_model() -> bytes:
     """Return int8 .tflite with an op the C generator does not support (TANH)."""
     tf = _keras_seed(4)
@@ -125,6 +139,16 @@ def course_model() -> bytes:
     from edgecourse.lab.recipes import distilled_student
 
     return to_tflite(distilled_student(), load_digits_split().train.X[:200], "int8")
+
+
+@cache
+def course_model_float32() -> bytes:
+    """Return lesson 04's float32 .tflite of the distilled student (the FPU comparison)."""
+    from edgecourse.deploy.export import to_tflite
+    from edgecourse.lab.data import load_digits_split
+    from edgecourse.lab.recipes import distilled_student
+
+    return to_tflite(distilled_student(), load_digits_split().train.X[:200], "float32")
 
 
 def course_images(n: int) -> np.ndarray:

@@ -1,10 +1,14 @@
 """Speed on the Cortex-M4: instructions per inference and per multiply-accumulate, per route.
 
 One table from one run: the course model (distilled + int8) through the three porting routes of
-lesson 05, and lesson 02's three versions of the course CNN as generated C (dense, 82% pruned run
-by the sparse kernel, channel-pruned). Every row is built for the Cortex-M4, run under QEMU, its
-outputs compared with the TFLM Python runtime, and measured by the same toolchain.
+lesson 05, lesson 02's three versions of the course CNN as generated C (dense, 82% pruned run
+by the sparse kernel, channel-pruned), and (full benchmark only) the Keras models of the
+firmware tests through the three routes. Every row is built for the Cortex-M4, run under QEMU,
+its outputs compared with the TFLM Python runtime, and measured by the same toolchain.
 """
+
+import importlib.util
+from pathlib import Path
 
 from edgecourse.deploy.export import to_tflite
 from edgecourse.deploy.firmware.report import FirmwareReport
@@ -22,11 +26,48 @@ def speed_row(label: str, report: FirmwareReport, macs: int, reference: int) -> 
             "ratio": f"{report.instructions / reference:.2f}x"}
 
 
-def route_rows(model_bytes: bytes, reports: list[FirmwareReport]) -> list[dict]:
-    """Return the course model's routes (generated C first) as speed rows."""
+def route_rows(model_bytes: bytes, reports: list[FirmwareReport],
+               name: str = "course model") -> list[dict]:
+    """Return one model's routes (generated C first) as speed rows."""
     macs = count_macs(model_bytes)
     first = reports[0].instructions
-    return [speed_row(f"course model, {r.route}", r, macs, first) for r in reports]
+    return [speed_row(f"{name}, {r.route}", r, macs, first) for r in reports]
+
+
+def behind_cmsis_nn(name: str, reports: list[FirmwareReport]) -> list[str]:
+    """Return a sentence when the generated C is not ahead of TFLM + CMSIS-NN on the model."""
+    routes = {r.route: r.instructions for r in reports}
+    c, cmsis = routes.get("generated C"), routes.get("TFLM cmsis-nn")
+    if c is None or cmsis is None or c < cmsis:
+        return []
+    return [f"the {name}'s generated C takes {c:,} instructions per inference, behind TFLM + "
+            f"CMSIS-NN ({cmsis:,})"]
+
+
+def firmware_test_rows(root: Path) -> tuple[list[dict], list[str]]:
+    """Return the speed rows of the firmware tests' Keras models and the routes falling behind."""
+    from edgecourse.deploy.firmware.tflm_tree import available_trees
+    from edgecourse.deploy.firmware.verify import verify_c, verify_tflm
+    from edgecourse.deploy.runtimes import model_input
+
+    spec = importlib.util.spec_from_file_location("firmware_models",
+                                                  root / "tests" / "firmware_models.py")
+    models = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(models)
+    rows, behind = [], []
+    for name, build, shape in (("depthwise_avgpool", models.depthwise_avgpool_model, (10, 12, 2)),
+                               ("maxpool_dense", models.maxpool_dense_model, (9, 9, 3))):
+        model_bytes = build()
+        X = model_input(model_bytes, models.images(shape, 10, seed=1))
+        reports = [verify_c(model_bytes, X, name, host=False)]
+        reports += [verify_tflm(model_bytes, X, name, kernels, host=False)
+                    for kernels in available_trees()]
+        for r in reports:
+            if r.qemu_matches != 1.0:
+                raise RuntimeError(f"{name}: {r.route} differs from TFLM under QEMU")
+        rows += route_rows(model_bytes, reports, f"{name} (test)")
+        behind += behind_cmsis_nn(f"{name} (test) model", reports)
+    return rows, behind
 
 
 def pruning_rows(images: int = PRUNING_IMAGES) -> list[dict]:

@@ -59,3 +59,19 @@ def test_the_benchmark_misses_when_generated_c_falls_behind_cmsis_nn(c, cmsis, b
     found = misses(report)
     assert bool(found) == behind
     assert not found or ("course model" in found[0] and f"{cmsis:,}" in found[0])
+    report["behind"] = ["the maxpool_dense (test) model's generated C takes ..."]
+    assert misses(report)[-1] == report["behind"][0], "a test model behind CMSIS-NN is a miss too"
+
+
+@pytest.mark.parametrize("c, behind", [(40_000, False), (62_000, True)])
+def test_a_test_model_behind_cmsis_nn_is_named(c, behind):
+    from types import SimpleNamespace
+
+    from edgecourse.bench.speed import behind_cmsis_nn
+
+    reports = [SimpleNamespace(route="generated C", instructions=c),
+               SimpleNamespace(route="TFLM reference", instructions=600_000),
+               SimpleNamespace(route="TFLM cmsis-nn", instructions=62_000)]
+    found = behind_cmsis_nn("maxpool_dense (test) model", reports)
+    assert bool(found) == behind
+    assert not found or "maxpool_dense" in found[0] and "62,000" in found[0]

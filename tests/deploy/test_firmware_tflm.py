@@ -5,7 +5,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from firmware_models import depthwise_avgpool_model, float_model, images
+from firmware_models import depthwise_avgpool_model, float_model, images, mixed_io_model
 
 from edgecourse.cli import main as cli
 from edgecourse.deploy.firmware import generate_tflm, resolver_method, write_project
@@ -185,9 +185,17 @@ def test_resolver_method_names():
         resolver_method("CUSTOM:MyOp")
 
 
-def test_float_model_is_refused():
-    with pytest.raises(ValueError, match="int8"):
-        generate_tflm(float_model(), "f", measured_arena_bytes=4096)
+def test_float32_test_data_are_bit_patterns_and_mixed_types_are_refused():
+    """Does a float32 model get exact test data (bit patterns), and a mixed one a clear error?"""
+    project = generate_tflm(float_model(), "f", measured_arena_bytes=4096)
+    expected = project.test_outputs
+    assert expected.dtype == np.float32 and project.test_inputs.dtype == np.float32
+    data = project.files["test_data.cc"]
+    assert "const uint32_t kTestOutputs" in data
+    assert f"0x{expected[0].view(np.uint32)[0]:08x}" in data
+    assert "kTfLiteFloat32" in project.files["main.cc"]
+    with pytest.raises(ValueError, match="int8 model .* or a float32 one"):
+        generate_tflm(mixed_io_model(), "m", measured_arena_bytes=4096)
 
 
 def test_parse_bytes():

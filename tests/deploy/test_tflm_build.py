@@ -7,15 +7,18 @@ kernels, on the Cortex-M4 with CMSIS-NN kernels. The TFLM library is cached betw
 (cold: minutes; cached: seconds), so the tests share one xdist worker.
 """
 
+import nbformat
 import numpy as np
 import pytest
 from firmware_models import (
     course_images,
     course_model,
+    course_model_float32,
     depthwise_avgpool_model,
     images,
     maxpool_dense_model,
 )
+from lessons import cell_index, solution_path
 
 from edgecourse.cli import main as cli
 from edgecourse.deploy.firmware import verify_c, verify_tflm
@@ -143,3 +146,30 @@ def test_cli_builds_runs_and_prints_one_table(target, kernels, run, tmp_path, ca
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and "instr/inference" in lines[0]
     assert " 100%" in lines[1] and (run == "host" or "," in lines[1].split("100%")[-1])
+
+
+def test_float32_runs_on_the_fpu_bit_for_bit_and_lesson_04_ranks_it_as_measured(tmp_path_factory):
+    """Does lesson 04's float32 student run in TFLM on the Cortex-M4F's FPU with the TFLM Python
+    runtime's outputs bit for bit (host and QEMU), and does the lesson's graded ranking (the
+    grading reference) say what the three builds measure?"""
+    model = course_model_float32()
+    X = model_input(model, course_images(20))
+    fp32 = verify_tflm(model, X, "course_fp32", "reference",
+                       directory=tmp_path_factory.mktemp("course-fp32"))
+    assert fp32.tflm.dtype == np.float32 and len(np.unique(fp32.tflm, axis=0)) > 3
+    np.testing.assert_array_equal(fp32.host.view(np.uint32), fp32.tflm.view(np.uint32))
+    np.testing.assert_array_equal(fp32.qemu.view(np.uint32), fp32.tflm.view(np.uint32))
+    device = {"float32": fp32, "int8 reference": report("course", "reference", tmp_path_factory),
+              "int8 cmsis-nn": report("course", "cmsis-nn", tmp_path_factory)}
+    nb = nbformat.read(solution_path("04_quantization"), as_version=4)
+    ns = {}
+    exec(nb.cells[cell_index(nb, "PREDICTED_COST")].source, ns)  # literal constants only
+    ranking = ns["PREDICTED_COST"]
+    measured = {what: sorted(device, key=lambda f: getattr(device[f], attribute))
+                for what, attribute in (("flash", "flash_bytes"), ("ram", "ram_bytes"),
+                                        ("instructions", "instructions"))}
+    assert ranking["instructions"] == measured["instructions"]
+    assert ranking["ram"][-1] == measured["ram"][-1]
+    same_kernels = [[f for f in order if f != "int8 cmsis-nn"] for order in
+                    (ranking["flash"], measured["flash"])]
+    assert same_kernels[0] == same_kernels[1]

@@ -4,6 +4,19 @@ Most are the instructor's answer with one slip, written as ``_slip(ANSWER, old, 
 """
 
 
+_COST = '''
+FORMATS = ("float32", "int8 reference", "int8 cmsis-nn")
+PREDICTED_COST = {{"flash": {flash}, "ram": {ram}, "instructions": {instructions}}}
+'''
+_FP32, _REF, _CMSIS = '"float32"', '"int8 reference"', '"int8 cmsis-nn"'
+
+
+def _cost(flash=(_REF, _FP32, _CMSIS), ram=(_CMSIS, _REF, _FP32),
+          instructions=(_CMSIS, _FP32, _REF)) -> str:
+    return _COST.format(**{k: "[" + ", ".join(v) + "]" for k, v in
+                           {"flash": flash, "ram": ram, "instructions": instructions}.items()})
+
+
 def _slip(answer: str, *pairs: str) -> str:
     """Return ``answer`` with each (old, new) pair replaced once; old must occur."""
     for old, new in zip(pairs[::2], pairs[1::2], strict=True):
@@ -283,5 +296,15 @@ def integer_fc(x_q, x_zero_point, w_q, bias_q, multipliers, shifts, y_zero_point
         # the overflowing product -2**31 * -2**31 is not saturated
         _slip(INTEGER_FC, "return np.where((a == -(2**31)) & (b == -(2**31)), 2**31 - 1, high)",
               "return high"),
+    ],
+    "PREDICTED_COST": [
+        # "int8 is always faster than float": the reference kernels ranked ahead of the FPU
+        _cost(instructions=(_CMSIS, _REF, _FP32)),
+        # "a hardware FPU beats integer SIMD": float32 ranked fastest
+        _cost(instructions=(_FP32, _CMSIS, _REF)),
+        # float32 ranked the smallest image: the 4-byte weights forgotten
+        _cost(flash=(_FP32, _REF, _CMSIS)),
+        # the int8 arena ranked the largest, as if it held int32 accumulators
+        _cost(ram=(_FP32, _CMSIS, _REF)),
     ],
 }

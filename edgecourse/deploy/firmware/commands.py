@@ -46,7 +46,7 @@ def cmd_firmware(args: argparse.Namespace) -> int:
     if args.codebook and args.target != "c":
         raise ValueError("--codebook is for --target c (TFLite has no codebook op: TFLM runs the "
                          "int8 weights as they are)")
-    X = random_samples(model, args.samples) if model.is_int8 else None
+    X = random_samples(model, args.samples)
     out = Path(args.output)
     if args.build or args.run:
         report = _firmware_report(args, model, name, X, out)

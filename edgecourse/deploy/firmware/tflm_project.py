@@ -67,15 +67,47 @@ class TFLMProject:
     ops: list[str]
     arena_bytes: int
     measured_arena_bytes: int
-    test_inputs: np.ndarray = field(repr=False)  # int8 (N, input size), in test_data.cc
-    test_outputs: np.ndarray = field(repr=False)  # the TFLM Python runtime's int8 outputs
+    test_inputs: np.ndarray = field(repr=False)  # int8 or float32 (N, input size), test_data.cc
+    test_outputs: np.ndarray = field(repr=False)  # the TFLM Python runtime's outputs
+
+
+#: The test data of main.cc per input/output type: int8 values, or float32 bit patterns (exact).
+IO_TYPES = {
+    "INT8": {"type": "int8", "what": "int8, already quantized", "ctype": "int8_t",
+             "storage": "int8_t", "tflite": "kTfLiteInt8", "member": "int8", "bytes": 1,
+             "quantized": True, "dtype": np.dtype(np.int8)},
+    "FLOAT32": {"type": "float32", "what": "float32 bit patterns", "ctype": "float",
+                "storage": "uint32_t", "tflite": "kTfLiteFloat32", "member": "f", "bytes": 4,
+                "quantized": False, "dtype": np.dtype(np.float32)},
+}
+
+
+def io_type(model) -> dict:
+    """Return the IO_TYPES entry of a model whose inputs and outputs are all int8 or all float32."""
+    parsed = as_model(model)
+    types = {t.dtype for t in parsed.input_tensors + parsed.output_tensors}
+    if len(types) != 1 or next(iter(types)) not in IO_TYPES:
+        raise ValueError(f"the model's inputs/outputs are {'/'.join(sorted(types))}: the TFLM "
+                         "firmware runs an int8 model (int8 input and output: convert with a "
+                         "representative dataset and int8 inference types) or a float32 one")
+    return IO_TYPES[types.pop()]
+
+
+def test_values(values: np.ndarray) -> list[str]:
+    """Return each sample's C initializer: int8 values, or float32 bit patterns in hex."""
+    values = np.asarray(values)
+    if values.dtype == np.float32:
+        return [c_array(v.view(np.uint32), 8, hex_bytes=True) for v in values]
+    return [c_array(v) for v in values]
 
 
 def random_samples(model, count: int = DEFAULT_SAMPLES, seed: int = 0) -> np.ndarray:
-    """Return seeded int8 inputs spread over the whole int8 range, for a model without data."""
-    shape = as_model(model).input_tensors[0].shape
+    """Return seeded inputs for a model without data: int8 over the whole range, float32 in [0, 1)."""
+    spec = as_model(model).input_tensors[0]
     rng = np.random.default_rng(seed)
-    return rng.integers(-128, 128, size=(count, *shape[1:]), dtype=np.int8)
+    if spec.dtype == "FLOAT32":
+        return rng.random((count, *spec.shape[1:]), dtype=np.float32)
+    return rng.integers(-128, 128, size=(count, *spec.shape[1:]), dtype=np.int8)
 
 
 def makefile_sources(ops: list[str]) -> list[str]:
@@ -88,7 +120,7 @@ def makefile_sources(ops: list[str]) -> list[str]:
 def generate_tflm(model, name: str = "model", measured_arena_bytes: int | None = None,
                   margin_bytes: int = ARENA_MARGIN_BYTES, labels: list[str] | None = None,
                   X: np.ndarray | None = None, sources: list[str] | None = None) -> TFLMProject:
-    """Return the TFLM firmware sources for an int8 model and int8 test inputs X.
+    """Return the TFLM firmware sources for an int8 (or float32) model and test inputs X.
 
     The expected outputs of X come from the TFLM Python runtime; without X, a few seeded int8
     inputs are used. The arena is measured in TFLM when not given; ``sources`` (the TFLM files
@@ -97,19 +129,17 @@ def generate_tflm(model, name: str = "model", measured_arena_bytes: int | None =
     from edgecourse.deploy.runtimes import run_tflm
 
     parsed = as_model(model)
-    if not parsed.is_int8:
-        raise ValueError("the TFLM firmware expects an int8 model (int8 input and output): "
-                         "convert with a representative dataset and int8 inference types")
+    io = io_type(parsed)
     if len(parsed.inputs) != 1 or len(parsed.outputs) != 1:
         raise ValueError("the generated main.cc handles models with one input and one output")
     methods = [resolver_method(op) for op in parsed.ops]
     x, y = parsed.input_tensors[0], parsed.output_tensors[0]
     X = random_samples(parsed) if X is None else np.asarray(X)
-    if X.dtype != np.int8 or X.size != len(X) * x.size or len(X) == 0:
-        raise TypeError(f"X must be a non-empty int8 batch of {x.size} values per sample "
-                        f"(quantized inputs), got {X.dtype} {X.shape}")
+    if X.dtype != io["dtype"] or X.size != len(X) * x.size or len(X) == 0:
+        raise TypeError(f"X must be a non-empty {io['type']} batch of {x.size} values per sample "
+                        f"({io['what']}), got {X.dtype} {X.shape}")
     X = X.reshape(len(X), *x.shape[1:])
-    expected = run_tflm(parsed, X).reshape(len(X), -1).astype(np.int8)
+    expected = run_tflm(parsed, X).reshape(len(X), -1).astype(io["dtype"])
     if sources is None:
         sources = makefile_sources(parsed.ops)
     if measured_arena_bytes is None:
@@ -128,8 +158,9 @@ def generate_tflm(model, name: str = "model", measured_arena_bytes: int | None =
         "body": c_array(np.frombuffer(parsed.model_bytes, np.uint8), 12, "    ", hex_bytes=True),
         "ops": parsed.ops, "methods": methods, "arena_bytes": arena,
         "measured_arena_bytes": measured_arena_bytes, "margin_bytes": margin_bytes,
-        "input": x, "output": y, "labels": labels, "count": len(X),
-        "inputs": [c_array(v) for v in X], "outputs": [", ".join(map(str, v)) for v in expected],
+        "input": x, "output": y, "labels": labels, "count": len(X), "io": io,
+        "inputs": test_values(X.reshape(len(X), -1)),
+        "outputs": [v.strip() for v in test_values(expected)],
         "sources": sources, "lib_id": hashlib.sha256("\n".join(sources).encode()).hexdigest()[:12],
         "m4_arch": toolchain.M4_ARCH, "m4_ldflags": toolchain.M4_LDFLAGS,
         "qemu": toolchain.QEMU_MACHINE, "opt": toolchain.OPT, "cxxflags": toolchain.TFLM_CXXFLAGS,

@@ -28,8 +28,11 @@ M4_ARCH = ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"
 HOST_CFLAGS = ("-std=c99", OPT, "-Wall", "-Wextra", "-Werror")
 M4_CFLAGS = (*HOST_CFLAGS, *M4_ARCH, "-ffunction-sections", "-fdata-sections")
 M4_LDFLAGS = ("--specs=nano.specs", "--specs=rdimon.specs", "-nostartfiles", "-Wl,--gc-sections")
-#: TFLM's library flags (third_party/README.md), rendered into the generated Makefile.
-TFLM_CXXFLAGS = ("-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics")
+#: TFLM's library flags (third_party/README.md), rendered into the generated Makefile, plus
+#: -ffp-contract=off: no fused multiply-add in float32 kernels (the Cortex-M4F's VFMA rounds once
+#: where the TFLM Python runtime on x86-64 rounds twice), so float32 outputs are equal bit for bit.
+TFLM_CXXFLAGS = ("-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics",
+                 "-ffp-contract=off")
 TFLM_DEFINES = ("-DTF_LITE_STATIC_MEMORY",)
 TFLM_INCLUDES = ("third_party/gemmlowp", "third_party/flatbuffers/include", "third_party/ruy",
                  "third_party/kissfft")
@@ -308,8 +311,11 @@ def map_breakdown(map_file: Path, model: tuple[str, ...] = ("model_data",)) -> d
     return parts
 
 
-def parse_outputs(stdout: str, count: int, size: int) -> np.ndarray:
-    """Parse the harness's "sample N: outputs v0 v1 ..." lines into a (count, size) int8 array."""
+def parse_outputs(stdout: str, count: int, size: int, dtype=np.int8) -> np.ndarray:
+    """Parse the harness's "sample N: outputs v0 v1 ..." lines into a (count, size) array.
+
+    int8 outputs are printed as values, float32 outputs as their bit patterns (exact).
+    """
     lines = stdout.strip().splitlines()
     if not lines or not re.match(rf"done {count}\b", lines[-1]):
         raise RuntimeError(f"the test program did not finish (last line: {lines[-1:]})")
@@ -318,6 +324,8 @@ def parse_outputs(stdout: str, count: int, size: int) -> np.ndarray:
     out = np.array(rows, dtype=np.int64)
     if out.shape != (count, size):
         raise RuntimeError(f"expected {count} x {size} outputs, got {out.shape}")
+    if np.dtype(dtype) == np.float32:
+        return out.astype(np.uint32).view(np.float32)
     return out.astype(np.int8)
 
 

@@ -19,15 +19,15 @@ from edgecourse.deploy.firmware.codegen_c import c_identifier, generate_c, gener
 from edgecourse.deploy.firmware.project import write_project
 from edgecourse.deploy.firmware.report import FirmwareReport, measure_image
 from edgecourse.deploy.firmware.tflm_build import build_project
-from edgecourse.deploy.firmware.tflm_project import generate_tflm
+from edgecourse.deploy.firmware.tflm_project import generate_tflm, io_type
 from edgecourse.deploy.firmware.tflm_tree import find_tree
 from edgecourse.deploy.tflite_model import TFLiteModel, as_model
 
 
-def _samples(model: TFLiteModel, X: np.ndarray) -> np.ndarray:
+def _samples(model: TFLiteModel, X: np.ndarray, dtype=np.int8) -> np.ndarray:
     X = np.asarray(X)
-    if X.dtype != np.int8:
-        raise TypeError(f"X must hold int8 (quantized) inputs, got {X.dtype}: "
+    if X.dtype != dtype:
+        raise TypeError(f"X must hold the model's {np.dtype(dtype)} inputs, got {X.dtype}: "
                         "use edgecourse.deploy.runtimes.model_input first")
     return X.reshape(len(X), *model.input_tensors[0].shape[1:])
 
@@ -39,11 +39,11 @@ def _project_dir(directory: Path | None):
     return nullcontext(str(directory))
 
 
-def _outputs(run: toolchain.Run, count: int, size: int, where: str) -> np.ndarray:
+def _outputs(run: toolchain.Run, reference: np.ndarray, where: str) -> np.ndarray:
     if run.returncode not in (0, 1):  # 1: some output differs, still printed
         raise RuntimeError(f"the firmware failed on the {where} (exit {run.returncode}): "
                            f"{(run.stderr or run.stdout).strip()[-1000:]}")
-    return toolchain.parse_outputs(run.stdout, count, size)
+    return toolchain.parse_outputs(run.stdout, *reference.shape, reference.dtype)
 
 
 def verify_c(model, X: np.ndarray, name: str = "model", host: bool = True, qemu: bool = True,
@@ -66,12 +66,11 @@ def verify_c(model, X: np.ndarray, name: str = "model", host: bool = True, qemu:
         files = {**generate_c(parsed, name, codebook, sparse), **generate_harness(prefix, X.reshape(len(X), -1))}
         directory = write_project(files, Path(folder))
         if host:
-            host_out = _outputs(toolchain.run_host(toolchain.build_host(directory)), len(X),
-                                tflm.shape[1], "host")
+            host_out = _outputs(toolchain.run_host(toolchain.build_host(directory)), tflm, "host")
         if qemu:
             elf = toolchain.build_cortex_m4(directory)
             run = toolchain.run_qemu(elf)
-            qemu_out = _outputs(run, len(X), tflm.shape[1], "Cortex-M4")
+            qemu_out = _outputs(run, tflm, "Cortex-M4")
             image = measure_image(elf, elf.with_suffix(".map"), run, (prefix,))
             counts = toolchain.count_instructions(elf) if count else None
     return FirmwareReport("generated C", tflm, host_out, qemu_out, plan_buffers(parsed).arena_bytes,
@@ -84,11 +83,14 @@ def verify_tflm(model, X: np.ndarray, name: str = "model", kernels: str = "refer
                 measured_arena_bytes: int | None = None) -> FirmwareReport:
     """Generate the TFLM project into ``directory``, build and run it, compare with TFLM.
 
+    The model is int8 or float32 (lesson 04's fp32 on the Cortex-M4F's FPU); X holds its
+    inputs, and outputs are compared bit for bit.
+
     CMSIS-NN kernels are Cortex-M kernels: with ``kernels="cmsis-nn"`` only QEMU runs. The
     arena is measured in the TFLM runtime unless ``measured_arena_bytes`` is given.
     """
     parsed = as_model(model)
-    X = _samples(parsed, X)
+    X = _samples(parsed, X, io_type(parsed)["dtype"])
     tree = find_tree(kernels, tree)
     project = generate_tflm(parsed, name, measured_arena_bytes, X=X)
     tflm = project.test_outputs
@@ -98,11 +100,11 @@ def verify_tflm(model, X: np.ndarray, name: str = "model", kernels: str = "refer
         directory = write_project(project.files, Path(folder))
         if host and kernels == "reference":
             build = build_project(directory, tree, "host")
-            host_out = _outputs(toolchain.run_host(build.program), len(X), tflm.shape[1], "host")
+            host_out = _outputs(toolchain.run_host(build.program), tflm, "host")
         if qemu:
             build = build_project(directory, tree, "cortex-m4")
             run = toolchain.run_qemu(build.program)
-            qemu_out = _outputs(run, len(X), tflm.shape[1], "Cortex-M4")
+            qemu_out = _outputs(run, tflm, "Cortex-M4")
             image = measure_image(build.program, build.map_file, run)
             counts = toolchain.count_instructions(build.program) if count else None
     return FirmwareReport(f"TFLM {kernels}", tflm, host_out, qemu_out, project.arena_bytes,
