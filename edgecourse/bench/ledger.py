@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from torch import nn
 
-from edgecourse.bench.speed import pruning_rows, route_rows
+from edgecourse.bench.speed import float32_row, pruning_rows, route_rows
 from edgecourse.deploy.export import to_tflite
 from edgecourse.deploy.runtimes import run_tflite
 from edgecourse.lab.budgets import count_params
@@ -222,6 +222,7 @@ def compression_ledger() -> dict:
     rows, student_int8 = ledger_rows()
     fw_rows, speed = firmware_rows(student_int8, count_params(distilled_student(), nonzero_only=True))
     rows += fw_rows + shared_rows()
+    speed["speed"].append(float32_row(speed["c_instructions_per_inference"]))
     speed["speed"] += pruning_rows()
     return {"rows": [asdict(r) for r in rows], "table": format_rows(rows),
             "firmware_speed": speed, "misses": target_misses(rows)}

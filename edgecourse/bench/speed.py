@@ -1,7 +1,7 @@
 """Speed on the Cortex-M4: instructions per inference and per multiply-accumulate, per route.
 
 One table from one run: the course model (distilled + int8) through the three porting routes of
-lesson 05, lesson 02's three versions of the course CNN as generated C (dense, 82% pruned run
+lesson 05 and as float32 on the FPU (lesson 04), lesson 02's three versions of the course CNN as generated C (dense, 82% pruned run
 by the sparse kernel, channel-pruned), and (full benchmark only) the Keras models of the
 firmware tests through the three routes. Every row is built for the Cortex-M4, run under QEMU,
 its outputs compared with the TFLM Python runtime, and measured by the same toolchain.
@@ -32,6 +32,22 @@ def route_rows(model_bytes: bytes, reports: list[FirmwareReport],
     macs = count_macs(model_bytes)
     first = reports[0].instructions
     return [speed_row(f"{name}, {r.route}", r, macs, first) for r in reports]
+
+
+def float32_row(reference: int, images: int = PRUNING_IMAGES) -> dict:
+    """Lesson 04: the course model as float32 in TFLM (reference kernels) on the Cortex-M4F's FPU."""
+    from edgecourse.deploy.firmware.verify import verify_tflm
+    from edgecourse.deploy.runtimes import model_input
+    from edgecourse.lab.recipes import distilled_student
+
+    digits = load_digits_split()
+    model_bytes = to_tflite(distilled_student(), digits.train.X[:200], "float32")
+    report = verify_tflm(model_bytes, model_input(model_bytes, digits.test.X[:images]),
+                         "course_fp32", "reference", host=False)
+    if report.qemu_matches != 1.0:
+        raise RuntimeError("the float32 TFLM firmware differs from the TFLM Python runtime")
+    return speed_row("course model float32, TFLM reference (FPU)", report,
+                     count_macs(model_bytes), reference)
 
 
 def behind_cmsis_nn(name: str, reports: list[FirmwareReport]) -> list[str]:
