@@ -173,8 +173,11 @@ def kernel_environment(environ) -> dict[str, str]:
 
 
 def write_kernelspec(folder: Path, name: str, limits: Limits, workdir: Path,
-                     home: Path, read: list[Path]) -> Path:
-    """Write a Jupyter kernelspec ``name`` under ``folder/kernels`` that starts a jailed kernel."""
+                     home: Path, read: list[Path], env: dict[str, str] | None = None) -> Path:
+    """Write a Jupyter kernelspec ``name`` under ``folder/kernels`` that starts a jailed kernel.
+
+    ``env`` adds variables to the kernel's environment (names the sandbox lets through).
+    """
     # -I: no user site, no PYTHONPATH, no current folder on sys.path; the package's root and
     # grading/ import nothing heavy, so the jail starts fast.
     argv = [sys.executable, "-I", "-m", "edgecourse.grading.sandbox"]
@@ -190,7 +193,7 @@ def write_kernelspec(folder: Path, name: str, limits: Limits, workdir: Path,
     spec = {"argv": argv, "display_name": f"edgecourse sandbox ({name})", "language": "python",
             "env": {"HOME": str(home), "TMPDIR": str(home), "MPLCONFIGDIR": str(home),
                     "IPYTHONDIR": str(home / ".ipython"), "MALLOC_ARENA_MAX": "2",
-                    "PYTHONNOUSERSITE": "1"}}
+                    "PYTHONNOUSERSITE": "1", **(env or {})}}
     target = folder / "kernels" / name
     target.mkdir(parents=True, exist_ok=True)
     (target / "kernel.json").write_text(json.dumps(spec, indent=1))

@@ -30,6 +30,7 @@ from nbgrader.preprocessors import (
 from nbgrader.preprocessors.base import NbGraderPreprocessor
 from traitlets import Integer
 
+from edgecourse.cache import cache_root
 from edgecourse.grading.course import Course, api
 from edgecourse.grading.sandbox import (
     PIDFILE_ENV,
@@ -120,6 +121,15 @@ class LimitOutputSize(NbGraderPreprocessor):
         return cell, resources
 
 
+def firmware_read_paths() -> list[Path]:
+    """Return what a kernel reads to build the lessons' TFLM firmware: the TFLM source trees
+    found, and the TFLM library cache (read-only: a kernel cannot plant a library for the next
+    student, and the rest of the cache, hidden-test references included, stays out of reach)."""
+    from edgecourse.deploy.firmware.tflm_tree import available_trees
+
+    return [*available_trees().values(), cache_root() / "tflm"]
+
+
 def autograde_preprocessors() -> list:
     """Return nbgrader's autograde preprocessors with the sandboxed executor and output cap."""
     return [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
@@ -144,7 +154,9 @@ def run_job(job: dict) -> dict:
         folder.mkdir(parents=True, exist_ok=True)
     workdir = course / "autograded" / student / lesson
     limits = Limits(**job["limits"])
-    write_kernelspec(jupyter, KERNEL_NAME, limits, workdir, home, python_read_paths())
+    write_kernelspec(jupyter, KERNEL_NAME, limits, workdir, home,
+                     python_read_paths() + firmware_read_paths(),
+                     {"EDGECOURSE_CACHE": str(cache_root())})
     os.environ["JUPYTER_PATH"] = str(jupyter)
     os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
     # jupyter_client may put the connection file in a temp file: keep it where the jail reads.

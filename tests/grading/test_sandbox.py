@@ -137,3 +137,36 @@ def test_kernel_sees_no_grader_secrets():
     seen = json.loads(result.stdout)
     assert "PGPASSWORD" not in seen, "a grader secret reached the kernel"
     assert seen.get("LC_ALL") == "C.UTF-8" and "PATH" in seen
+
+
+@needs_landlock
+def test_kernel_reads_the_tflm_trees_and_library_cache_and_writes_neither(tmp_path, monkeypatch):
+    """Can a grading kernel read what the lessons' TFLM firmware builds need (the trees, cached
+    libraries), while the cache stays unwritable and its hidden-test references unreadable?"""
+    from edgecourse.deploy.firmware.tflm_tree import available_trees
+    from edgecourse.grading.worker import firmware_read_paths
+
+    cache = tmp_path / "cache"
+    (cache / "tflm" / "lib").mkdir(parents=True)
+    (cache / "tflm" / "lib" / "libtflm.a").write_text("archive")
+    (cache / "references").mkdir()
+    (cache / "references" / "lesson.json").write_text("expected outputs")
+    monkeypatch.setenv("EDGECOURSE_CACHE", str(cache))
+    paths = firmware_read_paths()
+    assert cache / "tflm" in paths and cache not in paths
+    trees = [p for p in paths if p != cache / "tflm"]
+    assert trees == list(available_trees().values()), "the TFLM trees found are readable"
+    code = ("import sys\n"
+            "def attempt(what, action):\n"
+            "    try:\n        action()\n        print('OK', what)\n"
+            "    except OSError as error:\n        print('DENIED', what, type(error).__name__)\n"
+            f"attempt('library', lambda: open({str(cache / 'tflm' / 'lib' / 'libtflm.a')!r}).read())\n"
+            f"attempt('plant', lambda: open({str(cache / 'tflm' / 'lib' / 'evil.a')!r}, 'w'))\n"
+            f"attempt('references', lambda: open({str(cache / 'references' / 'lesson.json')!r}).read())\n"
+            f"for tree in {[str(t) for t in trees]!r}:\n"
+            "    attempt('tree', lambda: open(tree + '/tensorflow/lite/micro/micro_interpreter.h').read())\n")
+    result = sandboxed(code, *jail(tmp_path), *[f"--read={p}" for p in paths])
+    assert result.returncode == 0, result.stderr
+    assert "OK library" in result.stdout and "DENIED plant" in result.stdout, result.stdout
+    assert "DENIED references" in result.stdout, result.stdout
+    assert result.stdout.count("OK tree") == len(trees), result.stdout
