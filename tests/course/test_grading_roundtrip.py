@@ -69,12 +69,18 @@ def test_grading_proves_every_exercise_both_ways(tmp_path, lesson, monkeypatch):
                  "wrong": wrong}
     for student, path in notebooks.items():
         submit(course_dir, lesson, student, path)
+    _warm_tflm_cache(lesson)
     autograde(REPO, course_dir, lesson, *notebooks)
     scores = {student: cell_scores(REPO, course_dir, lesson, student) for student in notebooks}
     assert scores["solution"], f"{lesson}: nbgrader recorded no graded cells"
     lost = {k: (s.score, s.max_score) for k, s in scores["solution"].items()
             if s.score != s.max_score}
     assert not lost, f"{lesson}: the solution loses points in {lost}"
+    graded = nbformat.read(course_dir / "autograded" / "solution" / lesson / f"{lesson}.ipynb",
+                           as_version=4)
+    errors = [(i, o.ename, o.evalue[:300]) for i, cell in enumerate(graded.cells)
+              for o in cell.get("outputs", []) if o.output_type == "error"]
+    assert not errors, f"{lesson}: the solution's graded notebook shows errors {errors}"
     assert sum(s.max_score for s in scores["solution"].values()) > 0
     for student in ("untouched", "wrong"):
         earned = {k: s.score for k, s in scores[student].items() if s.score != 0}
@@ -86,3 +92,20 @@ def test_grading_proves_every_exercise_both_ways(tmp_path, lesson, monkeypatch):
     leaks = hidden_test_lines(lesson, page, wrong.read_text())
     assert not leaks, f"{lesson}: the feedback shows hidden test code: {leaks[:3]}"
     assert page.count("Grader: 0 of") == len(scores["wrong"]), "each check explains its verdict"
+
+
+def _warm_tflm_cache(lesson: str) -> None:
+    """Build the TFLM libraries a lesson's firmware cells link (seconds when cached), as running
+    the lesson once does: a grading kernel reads the library cache but may not write it."""
+    nb = nbformat.read(solution_path(lesson), as_version=4)
+    if not any("verify_tflm" in cell.source for cell in nb.cells):
+        return
+    from firmware_models import course_images, course_model
+
+    from edgecourse.deploy.firmware import verify_tflm
+    from edgecourse.deploy.firmware.tflm_tree import available_trees
+    from edgecourse.deploy.runtimes import model_input
+
+    X = model_input(course_model(), course_images(1))
+    for kernels in available_trees():
+        verify_tflm(course_model(), X, "warm", kernels, host=False, count=False)
