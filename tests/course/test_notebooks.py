@@ -4,7 +4,8 @@ Each lesson runs twice: once with PyTorch, oneDNN and MKL held to their baseline
 (what any machine can run), then under nbval at AVX2 (a student's laptop; a grading server
 picks AVX-512 where it has it), compared output by output with the first run. Only what is
 measured in time (progress bars, seconds, timestamps) is masked, by the patterns in
-``nbval_sanitize.cfg``; every accuracy, size, arena and instruction count must be equal.
+``nbval_sanitize.cfg``; every accuracy, size, arena and instruction count must be equal. The
+numbers the lesson's prose states must be ones it prints (``prose_numbers.py``).
 """
 
 import os
@@ -13,8 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 from lessons import LESSONS, LEVELS, solution_path
+from prose_numbers import unproven_numbers
 
 pytestmark = pytest.mark.slow
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")
@@ -32,6 +35,9 @@ def test_solution_prints_the_same_numbers_at_every_dispatch_level(lesson, tmp_pa
          "--inplace", "--ExecutePreprocessor.timeout=300", str(executed)],
         cwd=tmp_path, env=_env("baseline"), capture_output=True, text=True)
     assert run.returncode == 0, f"{lesson} fails at the baseline level:\n{run.stderr[-6000:]}"
+    unproven = unproven_numbers(lesson, nbformat.read(executed, as_version=4))
+    assert not unproven, (f"{lesson}: numbers in the prose that nothing the lesson prints backs "
+                          f"(print them, or derive them in the prose): {unproven}")
     compared = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval", f"--nbval-sanitize-with={SANITIZE}",
          "--nbval-cell-timeout=300", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
