@@ -15,11 +15,11 @@ from edgecourse.deploy.firmware.report import FirmwareReport
 from edgecourse.deploy.tflite_model import count_macs
 from edgecourse.lab.data import load_digits_split
 
-PRUNING_IMAGES = 20  # test images each lesson 02 variant runs (instructions are per inference)
+VARIANT_IMAGES = 20  # test images each variant runs (instructions are counted per inference)
 
 
 def speed_row(label: str, report: FirmwareReport, macs: int, reference: int) -> dict:
-    """Return one row: flash, RAM, instructions per inference and per MAC, ratio to the group's first row."""
+    """Return one row: flash, RAM, instructions per inference and per MAC, ratio to reference."""
     return {"model / route": label, "MACs": macs, "flash B": report.flash_bytes,
             "RAM B": report.ram_bytes, "instr/inference": report.instructions,
             "instr/MAC": f"{report.instructions / macs:.2f}",
@@ -34,7 +34,7 @@ def route_rows(model_bytes: bytes, reports: list[FirmwareReport],
     return [speed_row(f"{name}, {r.route}", r, macs, first) for r in reports]
 
 
-def float32_row(reference: int, images: int = PRUNING_IMAGES) -> dict:
+def float32_row(reference: int, images: int = VARIANT_IMAGES) -> dict:
     """Lesson 04: the course model as float32 in TFLM (reference kernels) on the Cortex-M4F's FPU."""
     from edgecourse.deploy.firmware.verify import verify_tflm
     from edgecourse.deploy.runtimes import model_input
@@ -86,7 +86,7 @@ def firmware_test_rows(root: Path) -> tuple[list[dict], list[str]]:
     return rows, behind
 
 
-def pruning_rows(images: int = PRUNING_IMAGES) -> list[dict]:
+def pruning_rows(images: int = VARIANT_IMAGES) -> list[dict]:
     """Lesson 02 on the Cortex-M4: the course CNN dense, 82% pruned (sparse kernel), 50% channels."""
     from edgecourse.deploy.firmware.verify import verify_c
     from edgecourse.deploy.runtimes import model_input

@@ -93,7 +93,7 @@ def io_type(model) -> dict:
     return IO_TYPES[types.pop()]
 
 
-def test_values(values: np.ndarray) -> list[str]:
+def sample_initializers(values: np.ndarray) -> list[str]:
     """Return each sample's C initializer: int8 values, or float32 bit patterns in hex."""
     values = np.asarray(values)
     if values.dtype == np.float32:
@@ -122,7 +122,7 @@ def generate_tflm(model, name: str = "model", measured_arena_bytes: int | None =
                   X: np.ndarray | None = None, sources: list[str] | None = None) -> TFLMProject:
     """Return the TFLM firmware sources for an int8 (or float32) model and test inputs X.
 
-    The expected outputs of X come from the TFLM Python runtime; without X, a few seeded int8
+    The expected outputs of X come from the TFLM Python runtime; without X, a few seeded
     inputs are used. The arena is measured in TFLM when not given; ``sources`` (the TFLM files
     the Makefile compiles) are selected from the TFLM trees found when not given.
     """
@@ -159,8 +159,8 @@ def generate_tflm(model, name: str = "model", measured_arena_bytes: int | None =
         "ops": parsed.ops, "methods": methods, "arena_bytes": arena,
         "measured_arena_bytes": measured_arena_bytes, "margin_bytes": margin_bytes,
         "input": x, "output": y, "labels": labels, "count": len(X), "io": io,
-        "inputs": test_values(X.reshape(len(X), -1)),
-        "outputs": [v.strip() for v in test_values(expected)],
+        "inputs": sample_initializers(X.reshape(len(X), -1)),
+        "outputs": [v.strip() for v in sample_initializers(expected)],
         "sources": sources, "lib_id": hashlib.sha256("\n".join(sources).encode()).hexdigest()[:12],
         "m4_arch": toolchain.M4_ARCH, "m4_ldflags": toolchain.M4_LDFLAGS,
         "qemu": toolchain.QEMU_MACHINE, "opt": toolchain.OPT, "cxxflags": toolchain.TFLM_CXXFLAGS,

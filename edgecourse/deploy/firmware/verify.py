@@ -1,7 +1,8 @@
 """Build a route's firmware for the host and the Cortex-M4, run it, compare with TFLM, measure.
 
-Both routes run the same int8 samples, are compared with the TFLM Python runtime output by
-output, and are measured by the same toolchain (flash, RAM, stack, instructions).
+Both routes run the same samples (int8; TFLM also float32), are compared with the TFLM Python
+runtime output by output, and are measured by the same toolchain (flash, RAM, stack,
+instructions).
 """
 
 from __future__ import annotations
