@@ -41,6 +41,7 @@ from edgecourse.grading.sandbox import (
 )
 from edgecourse.grading.scores import read_scores
 from edgecourse.grading.task import PARENT_ENV
+from edgecourse.third_party import KERNELS, tree_location
 
 KERNEL_NAME = "edgecourse-sandbox"
 KERNEL_DIED = "KernelDied"
@@ -125,9 +126,8 @@ def firmware_read_paths() -> list[Path]:
     """Return what a kernel reads to build the lessons' TFLM firmware: the TFLM source trees
     found, and the TFLM library cache (read-only: a kernel cannot plant a library for the next
     student, and the rest of the cache, hidden-test references included, stays out of reach)."""
-    from edgecourse.deploy.firmware.tflm_tree import available_trees
-
-    return [*available_trees().values(), cache_root() / "tflm"]
+    trees = [tree_location(kernels).resolve() for kernels in KERNELS]
+    return [*[tree for tree in trees if tree.is_dir()], cache_root() / "tflm"]
 
 
 def autograde_preprocessors() -> list:

@@ -16,11 +16,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-KERNELS = ("reference", "cmsis-nn")
-#: Environment variables that point at a tree, per kernel variant.
-TREE_ENV = {"reference": "EDGECOURSE_TFLM_TREE", "cmsis-nn": "EDGECOURSE_TFLM_CMSIS_NN_TREE"}
-#: Folder names under ``../shared/third_party/`` (relative to the repository root).
-TREE_DIRS = {"reference": "tflm", "cmsis-nn": "tflm-cmsis-nn"}
+from edgecourse.third_party import KERNELS, TREE_ENV, tree_location
 
 MICRO = "tensorflow/lite/micro"
 KERNEL_DIR = f"{MICRO}/kernels"
@@ -31,11 +27,6 @@ _NOT_LIBRARY = {"test_helpers.cc", "test_helper_custom_ops.cc", "mock_micro_grap
                 "fake_micro_context.cc", "kernel_runner.cc"}
 _REGISTER = re.compile(r"^TFLMRegistration\*?\s+(Register_\w+)\(\)\s*\{", re.M)
 _KERNEL_INCLUDE = re.compile(rf'#include "{KERNEL_DIR}/(\w+)\.h"')
-
-
-def repo_root() -> Path:
-    """Return the repository root (the folder holding ``edgecourse/``)."""
-    return Path(__file__).resolve().parents[3]
 
 
 def check_tree(path: Path, kernels: str | None = None) -> Path:
@@ -61,13 +52,11 @@ def find_tree(kernels: str = "reference", tree: Path | None = None) -> Path:
         raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, got {kernels!r}")
     if tree is not None:
         return check_tree(tree, kernels)
-    if os.environ.get(TREE_ENV[kernels]):
-        return check_tree(Path(os.environ[TREE_ENV[kernels]]), kernels)
-    default = repo_root().parent / "shared" / "third_party" / TREE_DIRS[kernels]
-    if not default.is_dir():
+    location = tree_location(kernels)
+    if not os.environ.get(TREE_ENV[kernels]) and not location.is_dir():
         raise FileNotFoundError(f"no TFLM tree with {kernels} kernels: set {TREE_ENV[kernels]} "
-                                f"to a create_tflm_tree.py output, or put one at {default}")
-    return check_tree(default, kernels)
+                                f"to a create_tflm_tree.py output, or put one at {location}")
+    return check_tree(location, kernels)
 
 
 def available_trees() -> dict[str, Path]:
