@@ -78,3 +78,11 @@ def hidden_test_lines(lesson: str, page: str, submitted: str = "") -> list[str]:
             and not {'"', "'", "#"} & set(line) and line.strip() not in released]
     return [line for line in code if line in text] + (
         ["### BEGIN HIDDEN TESTS"] if "BEGIN HIDDEN TESTS" in text else [])
+
+
+def solution_constants(lesson: str, grade_id: str) -> dict:
+    """Return the names a solution cell of literal constants defines (a grading reference)."""
+    nb = nbformat.read(solution_path(lesson), as_version=4)
+    names: dict = {}
+    exec(nb.cells[cell_index(nb, grade_id)].source, names)  # literal constants only
+    return names

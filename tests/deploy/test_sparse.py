@@ -1,10 +1,9 @@
 """Do pruned layers stored as compressed sparse rows (`--sparse`) compute what TFLM computes?"""
 
-import nbformat
 import numpy as np
 import pytest
 from firmware_models import maxpool_dense_model, pruned_strided_model
-from lessons import cell_index, solution_path
+from lessons import solution_constants
 
 from edgecourse.bench.speed import pruning_rows
 from edgecourse.deploy.firmware import generate_c, verify_c
@@ -77,9 +76,7 @@ def test_lesson_02_ranks_the_models_as_the_cortex_m4_measures_them():
     """Is the solution's PREDICTED_SPEED (the grading reference) what QEMU measures?"""
     require_tool("arm-none-eabi-gcc")
     require_tool("qemu-system-arm")
-    nb = nbformat.read(solution_path("02_pruning"), as_version=4)
-    ns = {}
-    exec(nb.cells[cell_index(nb, "PREDICTED_SPEED")].source, ns)  # literal constants only
+    ns = solution_constants("02_pruning", "PREDICTED_SPEED")
     rows = dict(zip(ns["VARIANTS"], pruning_rows(), strict=True))
     measured = {what: sorted(rows, key=lambda v: rows[v][column])
                 for what, column in (("flash", "flash B"), ("instructions", "instr/inference"))}

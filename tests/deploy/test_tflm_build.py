@@ -7,7 +7,6 @@ kernels, on the Cortex-M4 with CMSIS-NN kernels. The TFLM library is cached betw
 (cold: minutes; cached: seconds), so the tests share one xdist worker.
 """
 
-import nbformat
 import numpy as np
 import pytest
 from firmware_models import (
@@ -18,7 +17,7 @@ from firmware_models import (
     images,
     maxpool_dense_model,
 )
-from lessons import cell_index, solution_path
+from lessons import solution_constants
 
 from edgecourse.cli import main as cli
 from edgecourse.deploy.firmware import verify_c, verify_tflm
@@ -161,9 +160,7 @@ def test_float32_runs_on_the_fpu_bit_for_bit_and_lesson_04_ranks_it_as_measured(
     np.testing.assert_array_equal(fp32.qemu.view(np.uint32), fp32.tflm.view(np.uint32))
     device = {"float32": fp32, "int8 reference": report("course", "reference", tmp_path_factory),
               "int8 cmsis-nn": report("course", "cmsis-nn", tmp_path_factory)}
-    nb = nbformat.read(solution_path("04_quantization"), as_version=4)
-    ns = {}
-    exec(nb.cells[cell_index(nb, "PREDICTED_COST")].source, ns)  # literal constants only
+    ns = solution_constants("04_quantization", "PREDICTED_COST")
     ranking = ns["PREDICTED_COST"]
     measured = {what: sorted(device, key=lambda f: getattr(device[f], attribute))
                 for what, attribute in (("flash", "flash_bytes"), ("ram", "ram_bytes"),
