@@ -18,6 +18,9 @@ DERIVED = {
     "02_pruning": {"87.5": "the bitmask / CSR break-even, 1 - 1/8, derived in the prose"},
     "04_quantization": {"2.21": "the TensorFlow version whose reference kernel is described"},
     "06_weight_sharing": {"6.5940": "MIT's course number"},
+    "07_capstone": {"0.0": "a default argument in a signature",
+                    "1.5": "the plan check's stated lower bound (instructions per MAC)",
+                    "60,000": "the plan check's stated fixed allowance (instructions)"},
 }
 
 

@@ -60,19 +60,23 @@ def _keras_conv(name: str, conv: nn.Conv2d, keras):
     return layer, weights
 
 
-def _keras_pool(name: str, pool: nn.MaxPool2d, keras):
+def _keras_pool(name: str, pool: nn.MaxPool2d | nn.AvgPool2d, keras):
     k = pool.kernel_size if isinstance(pool.kernel_size, tuple) else (pool.kernel_size,) * 2
     s = pool.stride if isinstance(pool.stride, tuple) else (pool.stride,) * 2
-    if pool.padding not in (0, (0, 0)) or pool.dilation not in (1, (1, 1)) or pool.ceil_mode:
-        raise ValueError(f"layer {name!r} ({pool}): only unpadded, undilated max pooling exports")
+    if pool.padding not in (0, (0, 0)) or getattr(pool, "dilation", 1) not in (1, (1, 1)) \
+            or pool.ceil_mode:
+        raise ValueError(f"layer {name!r} ({pool}): only unpadded, undilated pooling exports")
+    if isinstance(pool, nn.AvgPool2d):
+        return keras.layers.AveragePooling2D(k, strides=s, padding="valid",
+                                             name=name.replace(".", "_"))
     return keras.layers.MaxPooling2D(k, strides=s, padding="valid", name=name.replace(".", "_"))
 
 
 def to_keras(net: nn.Module, input_shape: tuple[int, int, int] = DEFAULT_INPUT_SHAPE):
     """Build a Keras model (NHWC, batch 1) with the same weights and logits as ``net``.
 
-    ``net`` must run its leaf layers in order (DigitsCNN, nn.Sequential): Conv2d, ReLU,
-    MaxPool2d, Flatten, Linear, Dropout/Identity. ``input_shape`` is (C, H, W) as in torch.
+    ``net`` must run its leaf layers in order (DigitsCNN, SensorCNN, nn.Sequential): Conv2d,
+    ReLU, MaxPool2d, AvgPool2d, Flatten, Linear, Dropout/Identity. ``input_shape`` is (C, H, W) as in torch.
     """
     keras = _tf().keras
     if len(input_shape) != 3 or min(input_shape) < 1:
@@ -92,7 +96,7 @@ def to_keras(net: nn.Module, input_shape: tuple[int, int, int] = DEFAULT_INPUT_S
             x = layer(x)
             pending.append((layer, weights))
             chw = (m.out_channels, int(x.shape[1]), int(x.shape[2]))
-        elif isinstance(m, nn.MaxPool2d):
+        elif isinstance(m, nn.MaxPool2d | nn.AvgPool2d):
             x = _keras_pool(name, m, keras)(x)
             chw = (chw[0], int(x.shape[1]), int(x.shape[2]))
         elif isinstance(m, nn.ReLU):
@@ -123,7 +127,7 @@ def to_keras(net: nn.Module, input_shape: tuple[int, int, int] = DEFAULT_INPUT_S
         else:
             raise ValueError(
                 f"layer {name!r} ({type(m).__name__}) has no TFLite mapping here; supported: "
-                "Conv2d, ReLU, MaxPool2d, Flatten, Linear, Dropout, Identity"
+                "Conv2d, ReLU, MaxPool2d, AvgPool2d, Flatten, Linear, Dropout, Identity"
             )
     model = keras.Model(inputs, x, name=type(net).__name__)
     for layer, weights in pending:

@@ -24,6 +24,7 @@ from edgecourse.grading.executors import Executor, LocalExecutor, TaskLost
 from edgecourse.grading.gradebook import (
     CellScore,
     export_csv,
+    leaderboard,
     merge_scores,
     snapshot,
     submission_scores,
@@ -139,6 +140,7 @@ class ClassReport:
             top = max(r.max_score for r in self.results)
             lines.append(f"  mean score: {mean:.2f} / {top:g}")
         lines.append(f"  kernel file isolation: {self.isolation}")
+        lines += leaderboard(self.csv_path) if self.csv_path.is_file() else []
         lines.append(f"  grades CSV: {self.csv_path}")
         lines.append(f"  feedback:   {self.feedback_dir}/<student>/{self.lesson}/{self.lesson}.html")
         return "\n".join(lines)
@@ -268,7 +270,7 @@ def merge(course: Course, lesson: str, graded: Graded) -> StudentResult:
     manifest = load_manifest(course_dir)
     manifest.setdefault(lesson, {})[student] = {
         "fingerprint": fingerprint(folder), "status": graded.status, "notes": graded.notes,
-        "score": score}
+        "score": score, "measured": (graded.scores or {}).get("measured", {})}
     _atomic_json(_manifest_path(course_dir), manifest)
     return StudentResult(student, graded.status, score, top, graded.notes)
 

@@ -107,27 +107,67 @@ def exercise_columns(release: nbformat.NotebookNode) -> list[str]:
             if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
 
 
+def measured_columns(records: dict) -> list[tuple[str, str]]:
+    """Return the (exercise, quantity) pairs any record measured (lesson 07's device numbers)."""
+    pairs = [(exercise, key) for _, record in sorted(records.items())
+             for exercise, numbers in (record.get("measured") or {}).items() for key in numbers]
+    return list(dict.fromkeys(pairs))  # in the order the scorer reports them
+
+
 def export_csv(course: Course, lesson: str, records: dict, path: Path) -> Path:
-    """Write one row per student: points per exercise, total, status and notes from ``records``."""
+    """Write one row per student: points per exercise, total, status and notes from ``records``.
+
+    An exercise graded by measurement adds its numbers as columns ("<exercise> <quantity>")
+    beside the points: the class's leaderboard.
+    """
     release = nbformat.read(course.release_notebook(lesson), as_version=4)
     columns = exercise_columns(release)
+    measured = measured_columns(records)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with course.gradebook() as gb, open(path, "w", newline="") as out:
         max_total = sum(float(gb.find_graded_cell(c, lesson, lesson).max_score) for c in columns)
         writer = csv.writer(out)
         writer.writerow(["student", "assignment", *[c.removeprefix("test_") for c in columns],
-                         "total", "max_score", "status", "notes"])
+                         "total", "max_score", *[f"{e} {k}" for e, k in measured], "status",
+                         "notes"])
         for student in sorted(s.id for s in gb.students):
             try:
                 nb = gb.find_submission_notebook(lesson, lesson, student)
             except MissingEntry:
                 writer.writerow([student, lesson, *[0] * len(columns), 0, max_total,
-                                 "no submission", ""])
+                                 *[""] * len(measured), "no submission", ""])
                 continue
             by_name = {g.name: float(g.score) for g in nb.grades}
             record = records.get(student, {})
+            numbers = record.get("measured") or {}
             writer.writerow([student, lesson, *[f"{by_name.get(c, 0.0):g}" for c in columns],
                              f"{float(nb.score):g}", f"{max_total:g}",
+                             *[numbers.get(e, {}).get(k, "") for e, k in measured],
                              record.get("status", "graded"), " | ".join(record.get("notes", []))])
     return path
+
+
+def leaderboard(csv_path: Path, limit: int = 10) -> list[str]:
+    """Return the grades CSV's leaderboard lines for an exercise graded by measurement.
+
+    Ranked by total points, then by fewest instructions; empty when nothing was measured.
+    """
+    with open(csv_path, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["status"] != "no submission"]
+    fields = [f for f in (rows[0] if rows else {}) if " " in f and f.split(" ", 1)[1] in
+              ("flash_bytes", "ram_bytes", "instructions", "accuracy")]
+    if not fields:
+        return []
+    speed = next((f for f in fields if f.endswith(" instructions")), None)
+
+    def key(row):
+        instructions = row.get(speed) or ""
+        return (-float(row["total"]), float(instructions) if instructions else float("inf"),
+                row["student"])
+    lines = ["  leaderboard (points, then fewest instructions): " + ", ".join(fields)]
+    for rank, row in enumerate(sorted(rows, key=key)[:limit], 1):
+        numbers = "  ".join(f"{row[f] or '-':>9}" for f in fields)
+        points = f"{float(row['total']):g}/{float(row['max_score']):g}"
+        lines.append(f"    {rank:2d}. {row['student']:<16} {points:>9}  {numbers}")
+    return lines

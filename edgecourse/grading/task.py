@@ -185,7 +185,8 @@ class _Attempts:
                         "reason": "the hidden checks could not be run (see the log)"}
         course = Course.load(Path(a.repo), course_dir=scratch / "course")
         apply_verdicts(course, lesson, self.student, results)
-        return {**outcome, **read_scores(course.db_url, lesson, self.student)}
+        return {**outcome, **read_scores(course.db_url, lesson, self.student),
+                "measured": {v.exercise: v.measured for v in results if v.measured}}
 
 
 def grade_submission(assignment: Assignment, submission: Submission) -> Graded:
@@ -233,6 +234,7 @@ def grade_submission(assignment: Assignment, submission: Submission) -> Graded:
         if outcome["success"]:
             folder = scratch / "course" / "autograded" / student / lesson
             graded.scores = {k: outcome[k] for k in ("grades", "comments", "late_penalty")}
+            graded.scores["measured"] = outcome.get("measured", {})
             # The graded notebooks, not files the submission wrote.
             graded.autograded = {p.name: p.read_bytes()
                                  for p in [*folder.glob("*.ipynb"), folder / "timestamp.txt"]

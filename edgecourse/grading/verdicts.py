@@ -26,6 +26,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -58,6 +59,7 @@ class Verdict:
     max_points: float
     messages: list[str] = field(default_factory=list)
     equivalent: bool = False  # every case, thorough ones included, equals the reference
+    measured: dict = field(default_factory=dict)  # numbers a scored exercise measured (the CSV's)
 
 
 def hidden_module(repo: Path, lesson: str):
@@ -178,6 +180,7 @@ def _child(job: dict, spec: dict, hidden, fd: int, folder: Path) -> None:
     limits = Limits(**spec["limits"])
     apply_limits(limits)
     os.environ.update({"HOME": str(folder), "TMPDIR": str(folder), "MPLCONFIGDIR": str(folder)})
+    tempfile.tempdir = str(folder)  # the runner may have looked it up before the fork
     tripwire.install()
     cases = []
     if answer is not None:
@@ -286,9 +289,10 @@ def judge(exercise: str, max_points: float, outcome: dict, reference: list, grad
     """Compare one child's outcome with the reference cases; return the exercise's verdict."""
     verdict = Verdict(exercise, 0.0, max_points)
     if outcome["delegated"]:
+        why = getattr(hidden, "FORBIDDEN_WHY", {}).get(
+            exercise, "which implements this exercise: write it yourself")
         verdict.messages.append(
-            f"{exercise} calls {', '.join(outcome['delegated'])}, which implements this exercise: "
-            "write it yourself (no points)")
+            f"{exercise} calls {', '.join(outcome['delegated'])}, {why} (no points)")
         return verdict
     if outcome["state"] == "timeout":
         verdict.messages.append(f"{exercise} did not finish in the time the grader allows")
@@ -310,6 +314,9 @@ def judge(exercise: str, max_points: float, outcome: dict, reference: list, grad
     if "__probe__" in got:
         verdict.messages.append(f"{exercise}: grading stopped early: your code "
                                 f"{plain.compare(got['__probe__'], None)}")
+    scorer = getattr(hidden, f"score_{exercise}", None)
+    if scorer is not None and "__probe__" not in got:
+        return _scored(verdict, scorer, got)
     custom = getattr(hidden, f"judge_{exercise}", None)
     tolerance = getattr(hidden, "TOLERANCE", {}).get(exercise, {})
     failed, everywhere = [], True
@@ -332,6 +339,32 @@ def judge(exercise: str, max_points: float, outcome: dict, reference: list, grad
             verdict.messages.append(f"... and {len(failed) - 3} more cases")
     elif "__probe__" not in got:
         verdict.points = max_points
+    return verdict
+
+
+class GraderError(Exception):
+    """The grader cannot measure any answer here (a tool is missing): no verdict, not a zero."""
+
+
+def _scored(verdict: Verdict, scorer, got: dict) -> Verdict:
+    """Let the hidden module's ``score_<exercise>(cases)`` measure the answer and set points.
+
+    It returns (fraction of the points, lines for the feedback, measured numbers); it runs here,
+    in the judge, on plain data only. A :class:`GraderError` stops the judge: the submission is
+    reported failed (graded again on the next run), never scored 0 for the grader's fault.
+    """
+    try:
+        fraction, lines, measured = scorer(got)
+    except GraderError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the answer's data made the measurement fail
+        verdict.messages.append(f"{verdict.exercise}: {error}"[:2000])
+        return verdict
+    fraction = min(max(float(fraction), 0.0), 1.0)
+    verdict.points = round(verdict.max_points * fraction, 2)
+    verdict.messages += [str(line) for line in lines]
+    verdict.measured = {str(k): v for k, v in measured.items()}
+    verdict.equivalent = fraction == 1.0
     return verdict
 
 

@@ -229,7 +229,7 @@ def prune_channels(
     # flatten order is (channel, row, col): channel c owns fc1 columns c*P .. c*P + P - 1
     positions = fc1.in_features // conv2.out_channels
     columns = (keep2[:, None] * positions + torch.arange(positions)).flatten()
-    small = DigitsCNN((len(keep1), len(keep2)), len(keep_h), net.num_classes)
+    small = DigitsCNN((len(keep1), len(keep2)), len(keep_h), net.num_classes, net.input_size)
     s_conv1, s_conv2 = small.features[0], small.features[3]
     s_fc1, s_fc2 = small.classifier[1], small.classifier[3]
     with torch.no_grad():

@@ -10,8 +10,16 @@ from functools import lru_cache
 
 from edgecourse.lab.data import load_digits_split
 from edgecourse.lab.distillation import distillation_loss_fn
-from edgecourse.lab.models import COURSE_WIDTH, STUDENT_WIDTH, TEACHER_WIDTH, DigitsCNN, digits_cnn
+from edgecourse.lab.models import (
+    COURSE_WIDTH,
+    STUDENT_WIDTH,
+    TEACHER_WIDTH,
+    DigitsCNN,
+    SensorCNN,
+    digits_cnn,
+)
 from edgecourse.lab.seeding import check_seed, set_seed
+from edgecourse.lab.sensor_digits import load_sensor_task
 from edgecourse.lab.train import evaluate, fit
 from edgecourse.lab.weight_sharing import cluster_net, finetune_centroids, sensitivity_scan
 
@@ -91,3 +99,24 @@ def shared_student(seed: int = 0) -> DigitsCNN:
     finetune_centroids(net, clusters, load_digits_split().train, epochs=SHARED_FINETUNE_EPOCHS,
                        seed=seed)
     return net
+
+
+# Lesson 07: the capstone's starting point, the course model's width on the full 16x16 frame.
+CAPSTONE_WIDTH, CAPSTONE_POOL = COURSE_WIDTH, 1
+
+
+@lru_cache(maxsize=2)
+def _sensor_trained(width: float, pool: int, seed: int, epochs: int) -> SensorCNN:
+    set_seed(seed)
+    net = SensorCNN(width, pool)
+    fit(net, load_sensor_task().train, epochs=epochs, seed=seed, desc=f"16x16 width {width:g}")
+    return net
+
+
+def capstone_baseline(seed: int = 0) -> SensorCNN:
+    """Return lesson 07's baseline: width 2 on the whole 16x16 frame, trained on its frames.
+
+    It classifies well and fits no microcontroller budget; it is also a teacher to distil from.
+    """
+    check_seed(seed)
+    return copy.deepcopy(_sensor_trained(CAPSTONE_WIDTH, CAPSTONE_POOL, seed, EPOCHS))

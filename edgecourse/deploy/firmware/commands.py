@@ -47,7 +47,7 @@ def cmd_firmware(args: argparse.Namespace) -> int:
         raise ValueError("--codebook is for --target c (TFLite has no codebook op: TFLM runs the "
                          "int8 weights as they are)")
     X = random_samples(model, args.samples)
-    out = Path(args.output)
+    out = Path(args.output).resolve()
     if args.build or args.run:
         report = _firmware_report(args, model, name, X, out)
         print(format_table([report]))
