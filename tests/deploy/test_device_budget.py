@@ -5,7 +5,16 @@ import pytest
 import torch
 
 from edgecourse.deploy import device_budget
-from edgecourse.deploy.device_budget import BUDGET, Measured, measure, misses, points
+from edgecourse.deploy.device_budget import (
+    ACCURACY_FLOOR,
+    BUDGET,
+    Measured,
+    measure,
+    misses,
+    points,
+)
+
+HALF_WAY = (ACCURACY_FLOOR + BUDGET.accuracy) / 2
 
 
 def _measured(flash=20_000, ram=3_000, instructions=150_000, accuracy=90.0, equal=1.0):
@@ -18,9 +27,9 @@ def _measured(flash=20_000, ram=3_000, instructions=150_000, accuracy=90.0, equa
     ({"flash": BUDGET.flash_bytes + 1}, 8.0),
     ({"ram": BUDGET.ram_bytes + 1, "instructions": BUDGET.instructions + 1}, 6.0),
     ({"accuracy": BUDGET.accuracy}, 10.0),
-    ({"accuracy": 80.0}, 8.0),  # half way from the floor (75) to the target (85): 2 of 4
-    ({"accuracy": 84.26}, 9.7),  # 3.704 -> 3.7 (down to a tenth)
-    ({"accuracy": 75.0}, 6.0),
+    ({"accuracy": HALF_WAY}, 8.0),  # half way from the floor to the target: 2 of 4
+    ({"accuracy": ACCURACY_FLOOR + 0.926 * (BUDGET.accuracy - ACCURACY_FLOOR)}, 9.7),  # 3.704
+    ({"accuracy": ACCURACY_FLOOR}, 6.0),
     ({"accuracy": 59.9}, 0.0),  # does not classify: nothing for fitting the device
     ({"equal": 0.99}, 0.0),  # firmware that differs from TFLM on a frame
 ])
