@@ -165,13 +165,11 @@ def judge_PLAN(case, got, want):
 
 # ---- capstone: measured on the emulated Cortex-M4 --------------------------------------------
 def setup_capstone(ns):
-    from edgecourse.lab.data import load_digits_split
     from edgecourse.lab.sensor_digits import load_sensor_task
 
-    load_sensor_task()  # the task's frames, made before the answer runs (they are the lesson's)
-    # A cached call runs no code the tripwire could see: empty the cache, so that reading the
-    # 8x8 split (and its test digits) from the answer is seen and scores 0.
-    load_digits_split.cache_clear()
+    # The task's frames, made before the answer runs (they are the lesson's): the answer may
+    # use them, but reading the 8x8 split they come from is forbidden.
+    load_sensor_task()
 
 
 def probe_capstone(ns, thorough):

@@ -10,11 +10,11 @@ frames left out; RAM includes the stack the run used), instructions from one inf
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
-from edgecourse.deploy.tflite_model import as_model
+from edgecourse.deploy.tflite_model import TFLiteModel, as_model
 
 FRAME_SHAPE = (1, 16, 16, 1)  # the camera's frame, NHWC with batch 1
 CLASSES = 10
@@ -56,12 +56,10 @@ class Measured:
     frames: int
     equal_to_tflm: float  # fraction of frames whose outputs equal the TFLM runtime's
 
-    def as_dict(self) -> dict:
-        return asdict(self)
 
-
-def check_capstone_model(model) -> None:
-    """Raise a ValueError saying what to do if ``model`` is not an int8 16x16 frame classifier."""
+def check_capstone_model(model) -> TFLiteModel:
+    """Return the parsed model, or raise a ValueError saying what to do if it is not an int8
+    16x16 frame classifier."""
     try:
         parsed = as_model(model)
     except (TypeError, ValueError, OSError) as error:
@@ -77,6 +75,7 @@ def check_capstone_model(model) -> None:
         raise ValueError(f"the model maps {shapes[0]} to {shapes[1]}; the device gives one 16x16 "
                          f"frame, shape {FRAME_SHAPE}, and needs {CLASSES} scores: pool inside "
                          "the model (SensorCNN's pool) rather than resizing its input")
+    return parsed
 
 
 def measure(model, X, y, *, sparse: bool = False, codebook: bool = False) -> Measured:
@@ -88,8 +87,7 @@ def measure(model, X, y, *, sparse: bool = False, codebook: bool = False) -> Mea
     from edgecourse.deploy.firmware.verify import verify_c
     from edgecourse.deploy.runtimes import model_input
 
-    check_capstone_model(model)
-    parsed = as_model(model)
+    parsed = check_capstone_model(model)
     labels = np.asarray(y).reshape(-1)
     inputs = model_input(parsed, X)
     if len(inputs) != len(labels) or not len(labels):

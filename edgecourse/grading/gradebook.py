@@ -151,13 +151,15 @@ def export_csv(course: Course, lesson: str, records: dict, path: Path) -> Path:
 def leaderboard(csv_path: Path, limit: int = 10) -> list[str]:
     """Return the grades CSV's leaderboard lines for an exercise graded by measurement.
 
+    Its measured columns are those :func:`export_csv` writes between the points and the status.
     Ranked by total points, then by fewest instructions; empty when nothing was measured.
     """
     with open(csv_path, newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["status"] != "no submission"]
-    fields = [f for f in (rows[0] if rows else {}) if " " in f and f.split(" ", 1)[1] in
-              ("flash_bytes", "ram_bytes", "instructions", "accuracy")]
-    if not fields:
+        reader = csv.DictReader(fh)
+        rows = [r for r in reader if r["status"] != "no submission"]
+    header = reader.fieldnames or []
+    fields = header[header.index("max_score") + 1:header.index("status")] if header else []
+    if not fields or not rows:
         return []
     speed = next((f for f in fields if f.endswith(" instructions")), None)
 

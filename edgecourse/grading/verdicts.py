@@ -106,6 +106,11 @@ class Tripwire:
         self.fd, self.codes, self.builtins, self._keep = fd, {}, {}, []
         for target in targets:
             obj = _resolve(target)
+            if hasattr(obj, "cache_clear") and hasattr(obj, "__wrapped__"):
+                # functools.lru_cache: a cached answer runs no code the profiler could see, so
+                # empty the cache and watch the function it wraps.
+                obj.cache_clear()
+                obj = obj.__wrapped__
             for fn in _functions(obj):
                 if not fn.__code__.co_freevars:
                     # Reports even with the profiler switched off, then refuses.

@@ -59,7 +59,6 @@ class SensorCNN(nn.Module):
         if pool not in (1, 2, 4) or frame % (4 * pool):
             raise ValueError(f"pool must be 1, 2 or 4 and divide the {frame}x{frame} frame into a "
                              f"multiple of 4, got {pool}")
-        self.width, self.pool = width, pool
         self.resize = nn.AvgPool2d(pool) if pool > 1 else nn.Identity()
         self.cnn = digits_cnn(width, input_size=frame // pool)
 

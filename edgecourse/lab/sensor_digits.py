@@ -7,8 +7,7 @@ split (:func:`edgecourse.lab.data.load_digits_split`): the training images from 
 the validation images from its val split, the visible test images from every other digit of each
 class in its test split; the grader draws its held-out frames from the other half, with a seed of
 its own. Nothing is downloaded, and each frame depends only on its digit and its seed (float64
-resampling, then float32), so the images are the
-same on every machine.
+resampling, then float32), so the images are the same on every machine.
 """
 
 from dataclasses import dataclass
