@@ -7,10 +7,15 @@ unit (KB, M, ...); numbers the prose marks as approximate ("about 0.12") and the
 """
 
 import re
+from pathlib import Path
 
 import nbformat
 
 MEASURED = re.compile(r"(?<![\w.,$])(\d{1,3}(?:,\d{3})+|\d+\.\d+)(?![\d,]*\w)")
+# In the README's row of a lesson also: 82%, 3.7k, +6 points.
+README_NUMBER = re.compile(r"(?<![\w.,$])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:k\b|%| points?\b|"
+                           r"(?![\d,]*\w))")
+README = Path(__file__).resolve().parents[1] / "README.md"
 ANY = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
 SCALES = (1, 1e3, 1e6, 1e9, 1024, 1024**2, 0.01)  # as printed, k, M, G, KiB, MiB, percent
 DERIVED = {
@@ -43,26 +48,52 @@ def _printed(nb) -> tuple[str, list[float]]:
     return text, values
 
 
+def _unbacked(prose: str, pattern: re.Pattern, exempt: dict, text: str,
+              values: list[float]) -> list[str]:
+    """Return each number ``pattern`` finds in ``prose`` that nothing printed backs."""
+    plain = text.replace(",", "")
+    found = []
+    for match in pattern.finditer(prose):
+        number = match.group(1)
+        before = prose[max(0, match.start() - 12):match.start()].lower()
+        if number in exempt or "about" in before or "~" in before:
+            continue
+        if number in text or number.replace(",", "") in plain:
+            continue
+        digits = len(number.split(".")[1]) if "." in number else 0
+        target = float(number.replace(",", ""))
+        if any(round(v / s, digits) == target for v in values for s in SCALES):
+            continue
+        found.append(repr(prose[max(0, match.start() - 40):match.end() + 15]))
+    return found
+
+
 def unproven_numbers(lesson: str, nb: nbformat.NotebookNode) -> list[str]:
     """Return each prose number of an executed notebook that nothing it printed backs."""
     text, values = _printed(nb)
-    plain = text.replace(",", "")
-    exempt = DERIVED.get(lesson, {})
     found = []
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "markdown":
-            continue
-        prose = re.sub(r"\$[^$]*\$", " ", cell.source)  # formulas derive, they do not report
-        for match in MEASURED.finditer(prose):
-            number = match.group(1)
-            before = prose[max(0, match.start() - 12):match.start()].lower()
-            if number in exempt or "about" in before or "~" in before:
-                continue
-            if number in text or number.replace(",", "") in plain:
-                continue
-            digits = len(number.split(".")[1]) if "." in number else 0
-            target = float(number.replace(",", ""))
-            if any(round(v / s, digits) == target for v in values for s in SCALES):
-                continue
-            found.append(f"cell {index}: {prose[max(0, match.start() - 40):match.end() + 15]!r}")
+        if cell.cell_type == "markdown":
+            prose = re.sub(r"\$[^$]*\$", " ", cell.source)  # formulas derive, they do not report
+            found += [f"cell {index}: {where}" for where in
+                      _unbacked(prose, MEASURED, DERIVED.get(lesson, {}), text, values)]
     return found
+
+
+def readme_row(lesson: str) -> str:
+    """Return the README's line for ``lesson`` in its table of lessons."""
+    rows = [line for line in README.read_text().splitlines() if line.startswith(f"| `{lesson}`")]
+    assert len(rows) == 1, f"README.md should have one row for {lesson} in its lessons table"
+    return rows[0]
+
+
+def unproven_readme_numbers(lesson: str, nb: nbformat.NotebookNode) -> list[str]:
+    """Return each number of the README's row for ``lesson`` that the executed lesson doesn't back.
+
+    The row's measured-looking numbers and its percentages, thousands ("3.7k") and points.
+    """
+    text, values = _printed(nb)
+    for cell in nb.cells:  # the row may repeat what the lesson's prose derives
+        if cell.cell_type == "markdown":
+            text += "\n" + cell.source
+    return _unbacked(readme_row(lesson), README_NUMBER, DERIVED.get(lesson, {}), text, values)

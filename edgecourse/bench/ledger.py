@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from torch import nn
 
+from edgecourse.bench.findings import findings
 from edgecourse.bench.speed import float32_row, pruning_rows, route_rows
 from edgecourse.deploy.export import to_tflite
 from edgecourse.deploy.runtimes import run_tflite
@@ -190,8 +191,11 @@ def firmware_rows(model_bytes: bytes, params: int,
     return rows, speed
 
 
-def shared_rows(images: int = FIRMWARE_IMAGES) -> list[Row]:
-    """Lesson 06: the weight-shared student as int8 codebooks, in a .tflite and as generated C."""
+def shared_rows(images: int = FIRMWARE_IMAGES) -> tuple[list[Row], dict]:
+    """Lesson 06: the weight-shared student as int8 codebooks, in a .tflite and as generated C.
+
+    Returns the two rows and the codebooks' figures (bits, bytes, weights, flash, instructions).
+    """
     from edgecourse.deploy.codebook import find_codebooks
     from edgecourse.deploy.firmware.verify import verify_c
     from edgecourse.deploy.runtimes import model_input
@@ -214,15 +218,24 @@ def shared_rows(images: int = FIRMWARE_IMAGES) -> list[Row]:
         raise RuntimeError("the codebook C differs from TFLM on the weight-shared student")
     fw = _firmware_row("codebook C, Cortex-M4 image", report, row.accuracy, row.params,
                        payload)
-    return [row, fw]
+    facts = {"bits": bits, "bytes": sum(b.nbytes for b in books),
+             "weights": sum(b.indices.size for b in books), "flash": report.flash_bytes,
+             "instructions": report.instructions, "accuracy": row.accuracy}
+    return [row, fw], facts
 
 
 def compression_ledger() -> dict:
     """Return the ledger (rows, table, target misses, firmware figures) as a JSON-ready dict."""
     rows, student_int8 = ledger_rows()
     fw_rows, speed = firmware_rows(student_int8, count_params(distilled_student(), nonzero_only=True))
-    rows += fw_rows + shared_rows()
+    shared, codebook = shared_rows()
+    rows += fw_rows + shared
     speed["speed"].append(float32_row(speed["c_instructions_per_inference"]))
     speed["speed"] += pruning_rows()
-    return {"rows": [asdict(r) for r in rows], "table": format_rows(rows),
-            "firmware_speed": speed, "misses": target_misses(rows)}
+    codebook["deployed_accuracy"] = fw_rows[0].accuracy
+    ledger = {"rows": [asdict(r) for r in rows], "table": format_rows(rows),
+              "firmware_speed": speed, "codebook": codebook, "misses": target_misses(rows)}
+    if None not in (speed["tflm_instructions_per_inference"],
+                    speed["tflm_cmsis_nn_instructions_per_inference"]):
+        ledger["findings"] = findings(ledger)
+    return ledger

@@ -109,6 +109,8 @@ def format_report(report: dict) -> str:
               format_rows(list(speed["routes"].values()))]
     lines += ["", "speed on the Cortex-M4 (ratio: instructions per inference against the first row "
               "of each model):", format_rows(speed["speed"])]
+    if "findings" in report["ledger"]:
+        lines += ["", report["ledger"]["findings"]]
     if speed["tflm_instructions_per_inference"] is None:
         lines.append(f"TFLM on the Cortex-M4: not measured ({speed['why_no_tflm_figure']})")
     return "\n".join(lines)

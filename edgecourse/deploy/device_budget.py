@@ -31,12 +31,19 @@ class DeviceBudget:
 
 
 #: The capstone's budget. The instructor changes it here; lesson 07, its grader and the README
-#: read it from here.
+#: read it from here. The accuracy target's margin, measured on the held-out frames over training
+#: seeds 0-4 (the same on every AVX2 machine): the reference solution (width 2 pooled to 8x8,
+#: distilled 30 epochs, a quarter of the channels pruned, 10 epochs of fine-tuning) reaches
+#: 88.14-90.02 %, 2.1 points or more above it; the same with 20 + 5 epochs only 83.80-88.70 %,
+#: and width 1 trained plainly 78.15-82.49 %.
 BUDGET = DeviceBudget(flash_bytes=25_600, ram_bytes=4_096, instructions=200_000, accuracy=86.0)
 LIMIT_POINTS = 2.0  # each of flash, RAM and instructions, when within the budget
 ACCURACY_POINTS = 4.0  # at or above the budget's accuracy, linear down to ACCURACY_FLOOR
 ACCURACY_FLOOR = 75.0
-CLASSIFIES = 60.0  # below this a model earns nothing for fitting the device
+# Below this a model earns nothing for fitting the device. Measured over seeds 0-4: the reference
+# model trained on the 183 visible frames alone reaches 60.45-63.65 % on the held-out ones, any
+# model trained on the training frames above 78 %.
+CLASSIFIES = 70.0
 MAX_POINTS = 3 * LIMIT_POINTS + ACCURACY_POINTS
 RULE = (f"flash, RAM and instructions: {LIMIT_POINTS:g} points each within the budget; "
         f"accuracy: {ACCURACY_POINTS:g} points at the budget's accuracy or above, none at "

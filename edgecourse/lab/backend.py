@@ -4,13 +4,16 @@ Importing tensorflow and then torchvision in one process segfaults, so torch and
 imported here first, and tensorflow is handed out only through :func:`tf`, which imports this
 module before it.
 
-The same numbers on every x86-64 machine: PyTorch picks its CPU kernels when it runs (AVX2 on a
-laptop, AVX-512 on a server), and they add in different orders; training turns the last bit into
-different weights and accuracies (a point apart after 20 epochs). So every process that uses the
-course's models pins them before its first tensor operation: ATen's AVX2 kernels (the baseline
-ones on a CPU without AVX2), no oneDNN (a convolution is an im2col and one MKL matrix product),
-MKL's reproducible AVX2 branch, and no oneDNN in TensorFlow. CONTRIBUTING.md ("Same numbers on
-every machine") says why and what it costs.
+The same numbers on every x86-64 machine: PyTorch and MKL pick their CPU code when they run
+(AVX2 on a laptop, AVX-512 on a server, other branches on AMD), and those add in different
+orders; training turns the last bit into different weights and accuracies (a point apart after
+20 epochs). So every process that uses the course's models pins them before its first tensor
+operation: ATen's AVX2 kernels (the baseline ones on a CPU without AVX2), no oneDNN (a
+convolution is an im2col and one MKL matrix product), MKL's SSE2 branch (``MKL_CBWR=COMPATIBLE``,
+the one that gives the same bits on Intel and AMD; its AVX2 branch still differed between this
+AVX-512 machine and an AVX2 CPU), and no oneDNN in TensorFlow. The one MKL vector-math function
+training needs, Adam's square root, comes from numpy instead (``train.Adam``).
+CONTRIBUTING.md ("Same numbers on every machine") says why and what it costs.
 """
 
 import os
@@ -26,8 +29,7 @@ def _dispatch() -> dict[str, str]:
             avx2 = " avx2 " in Path("/proc/cpuinfo").read_text().replace("\n", " ")
         except OSError:
             avx2 = True  # not Linux: assume a CPU of the last decade
-        pins |= {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2"} if avx2 else \
-            {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"}
+        pins |= {"ATEN_CPU_CAPABILITY": "avx2" if avx2 else "default", "MKL_CBWR": "COMPATIBLE"}
     return pins
 
 

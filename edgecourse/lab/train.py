@@ -4,6 +4,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -41,6 +42,40 @@ def progress_disabled(progress: bool = True) -> bool:
     return not progress or bool(os.environ.get("CI"))
 
 
+class Adam(torch.optim.Optimizer):
+    """torch.optim.Adam's update, with a square root that rounds the same on every CPU.
+
+    ``torch.sqrt`` on a CPU tensor runs MKL's vector math (1 ulp, not correctly rounded), which
+    picks its code by CPU: an AVX-512 server and an AVX2 laptop round Adam's denominators
+    differently, and 20 epochs turn that into different weights. numpy's square root is the
+    CPU's own instruction, correctly rounded (IEEE 754) everywhere; the bias corrections are
+    running products of Python floats. Everything else is torch.optim.Adam's arithmetic.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state.update(exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p),
+                                 beta1_t=1.0, beta2_t=1.0)
+                state["beta1_t"] *= beta1
+                state["beta2_t"] *= beta2
+                state["exp_avg"].lerp_(p.grad, 1 - beta1)
+                state["exp_avg_sq"].mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                root = torch.from_numpy(np.sqrt(state["exp_avg_sq"].numpy()))
+                denom = (root / float(np.sqrt(1 - state["beta2_t"]))).add_(group["eps"])
+                p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / (1 - state["beta1_t"]))
+
+
 def cross_entropy_loss(net: nn.Module, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Return the mean cross-entropy of ``net`` on a batch (the default training loss)."""
     return nn.functional.cross_entropy(net(X), y)
@@ -66,7 +101,7 @@ def fit(
     if epochs < 0 or batch_size < 1 or not lr > 0:
         raise ValueError(f"need epochs >= 0, batch_size >= 1, lr > 0; got {epochs}, {batch_size}, {lr}")
     generator = set_seed(seed)
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    optimizer = Adam(net.parameters(), lr=lr)
     history = []
     net.train()
     for _ in tqdm(range(epochs), desc=desc, disable=progress_disabled(progress), leave=False):

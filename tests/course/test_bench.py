@@ -37,6 +37,12 @@ def test_quick_benchmark_meets_its_targets(tmp_path):
                         ("porting routes", routes), ("speed table", speed)):
         assert table.strip() in readme, (
             f"README.md's Results differ from this run's {name}; paste this run's table:\n{table}")
+    # The prose under the tables reads this run's numbers, word for word (bench/findings.py).
+    words = " ".join(report["ledger"]["findings"].split())
+    section = (REPO / "README.md").read_text().split("### Results")[1].split("\n### ")[0]
+    assert words in " ".join(section.split()), (
+        "README.md's Results prose differs from this run's findings; paste them:\n"
+        + report["ledger"]["findings"])
 
 
 def _readme_results() -> str:

@@ -5,7 +5,8 @@ Each lesson runs twice: once with PyTorch, oneDNN and MKL held to their baseline
 picks AVX-512 where it has it), compared output by output with the first run. Only what is
 measured in time (progress bars, seconds, timestamps) is masked, by the patterns in
 ``nbval_sanitize.cfg``; every accuracy, size, arena and instruction count must be equal. The
-numbers the lesson's prose states must be ones it prints (``prose_numbers.py``).
+numbers the lesson's prose and its row in the README's table of lessons state must be ones it
+prints (``prose_numbers.py``).
 """
 
 import os
@@ -17,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from lessons import LESSONS, LEVELS, solution_path
-from prose_numbers import unproven_numbers
+from prose_numbers import unproven_numbers, unproven_readme_numbers
 
 pytestmark = pytest.mark.slow
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")
@@ -38,6 +39,9 @@ def test_solution_prints_the_same_numbers_at_every_dispatch_level(lesson, tmp_pa
     unproven = unproven_numbers(lesson, nbformat.read(executed, as_version=4))
     assert not unproven, (f"{lesson}: numbers in the prose that nothing the lesson prints backs "
                           f"(print them, or derive them in the prose): {unproven}")
+    unproven = unproven_readme_numbers(lesson, nbformat.read(executed, as_version=4))
+    assert not unproven, (f"README.md's row for {lesson} states numbers the lesson doesn't print "
+                          f"or derive: {unproven}")
     compared = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval", f"--nbval-sanitize-with={SANITIZE}",
          "--nbval-cell-timeout=300", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",

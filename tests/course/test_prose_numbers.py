@@ -2,7 +2,7 @@
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from prose_numbers import unproven_numbers
+from prose_numbers import README_NUMBER, _printed, _unbacked, unproven_numbers
 
 
 def _lesson(prose: str, printed: str) -> nbformat.NotebookNode:
@@ -22,3 +22,13 @@ def test_units_approximations_and_formulas_are_not_flagged():
     assert not unproven_numbers("x", _lesson("A loss of about 0.12 per step.", "nothing"))
     assert not unproven_numbers("x", _lesson("Rounding: $0.74 \\cdot 255 = 188.7$.", "nothing"))
     assert unproven_numbers("x", _lesson("The weights take 14.9 KB.", "14632 bytes"))
+
+
+def test_a_readme_row_counts_percentages_thousands_and_points():
+    row = "| `x` | prune to 82% sparsity within 1 point, a 3.7k-parameter student, +6 points |"
+    assert [m.group(1) for m in README_NUMBER.finditer(row)] == ["82", "1", "3.7", "6"]
+    text, values = _printed(_lesson("", "sparsity 0.82, params 3658, gain 5.9, 1"))
+    assert not _unbacked(row, README_NUMBER, {}, text, values)
+    text, values = _printed(_lesson("", "sparsity 0.75, params 3658, gain 5.9, 1"))
+    flagged = _unbacked(row, README_NUMBER, {}, text, values)
+    assert len(flagged) == 1 and "82% sparsity" in flagged[0], flagged

@@ -39,9 +39,9 @@ WEAK = {
     kd = distillation_loss_fn(recipes.capstone_baseline(), T=4.0, alpha=0.9)
     set_seed(0)
     net = SensorCNN(2.0, 2)
-    fit(net, task.train, epochs=20, seed=0, loss_fn=kd)
+    fit(net, task.train, epochs=30, seed=0, loss_fn=kd)
     net.cnn = prune_channels(net.cnn, 0.2)
-    fit(net, task.train, epochs=5, seed=0, loss_fn=kd)
+    fit(net, task.train, epochs=10, seed=0, loss_fn=kd)
     return to_tflite(net, task.train.X[:200])
 ''',
     "overfit": _HEAD + '''

@@ -1,4 +1,4 @@
-"""Does eval_mode put a net in eval mode and give back the mode it had, whatever happens?"""
+"""Does eval_mode give back the mode a net had, whatever happens? Is the course's Adam Adam?"""
 
 import pytest
 import torch
@@ -7,7 +7,7 @@ from torch import nn
 from edgecourse.lab.data import load_digits_split
 from edgecourse.lab.models import digits_cnn
 from edgecourse.lab.seeding import check_seed, set_seed
-from edgecourse.lab.train import eval_mode, evaluate, predict
+from edgecourse.lab.train import Adam, eval_mode, evaluate, predict
 
 
 def dropout_net() -> nn.Sequential:
@@ -71,3 +71,22 @@ def test_set_seed_returns_a_generator_seeded_the_same_way():
     generator = set_seed(3)
     assert torch.equal(torch.rand(3, generator=generator),
                        torch.rand(3, generator=torch.Generator().manual_seed(3)))
+
+
+def _adam_steps(optimizer_class, steps: int = 6) -> torch.Tensor:
+    torch.manual_seed(0)
+    net = nn.Linear(20, 7)
+    optimizer = optimizer_class(net.parameters(), lr=0.05)
+    X = torch.randn(32, 20, generator=torch.Generator().manual_seed(1))
+    for _ in range(steps):
+        optimizer.zero_grad()
+        net(X).pow(2).mean().backward()
+        optimizer.step()
+    return net.weight.detach()
+
+
+def test_the_courses_adam_takes_torchs_steps():
+    """Does fit's Adam (numpy's square root) move weights as torch.optim.Adam does, to rounding?"""
+    ours, torchs = _adam_steps(Adam), _adam_steps(torch.optim.Adam)
+    assert not torch.equal(ours, _adam_steps(Adam, steps=5)), "the steps should move the weights"
+    torch.testing.assert_close(ours, torchs, rtol=1e-5, atol=1e-6)
