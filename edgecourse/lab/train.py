@@ -58,6 +58,10 @@ class Adam(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             for p in group["params"]:
@@ -74,6 +78,7 @@ class Adam(torch.optim.Optimizer):
                 root = torch.from_numpy(np.sqrt(state["exp_avg_sq"].numpy()))
                 denom = (root / float(np.sqrt(1 - state["beta2_t"]))).add_(group["eps"])
                 p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / (1 - state["beta1_t"]))
+        return loss
 
 
 def cross_entropy_loss(net: nn.Module, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
