@@ -26,6 +26,8 @@ def findings(ledger: dict) -> str:
     dense, sparse, channels = (_row(rows, f"course CNN{label}") for label in (
         ", dense C", " 82% pruned, sparse C", " 50% channels, dense C"))
     book = ledger["codebook"]
+    steps = {row["step"]: row for row in ledger["rows"]}
+    deployed, shared = steps["generated C, Cortex-M4 image"], steps["codebook C, Cortex-M4 image"]
     instr = "instr/inference"
     setup = min(ref["setup instr"], cmsis["setup instr"])
     overhead = (
@@ -39,10 +41,10 @@ def findings(ledger: dict) -> str:
         f"inference. The generated C takes {c[instr] / macs:.2f} instructions per "
         f"multiply-accumulate ({macs:,} MACs). Lesson 06's weight-shared student ({book['bits']} "
         f"bits per layer, {book['bytes']:,} bytes of indices and codebooks for "
-        f"{book['weights']:,} int8 weights) saves {c['flash B'] - book['flash']:,} bytes of flash "
-        f"in generated C at {book['instructions'] / c[instr]:.2f}x the instructions (every weight "
-        f"is decoded before its SIMD multiply), {book['accuracy']:.2f} % instead of "
-        f"{book['deployed_accuracy']:.2f} %.")
+        f"{book['weights']:,} int8 weights) saves {c['flash B'] - shared['deployed_bytes']:,} bytes of "
+        f"flash in generated C at {book['instructions'] / c[instr]:.2f}x the instructions (every "
+        f"weight is decoded before its SIMD multiply), {shared['accuracy']:.2f} % instead of "
+        f"{deployed['accuracy']:.2f} %.")
     questions = (
         f"Lesson 04's question, measured: float32 on the Cortex-M4F's FPU takes {fp32[instr]:,} "
         f"instructions per inference in TFLM, int8 with the same reference kernels "

@@ -39,15 +39,18 @@ def test_quick_benchmark_meets_its_targets(tmp_path):
             f"README.md's Results differ from this run's {name}; paste this run's table:\n{table}")
     # The prose under the tables reads this run's numbers, word for word (bench/findings.py).
     words = " ".join(report["ledger"]["findings"].split())
-    section = (REPO / "README.md").read_text().split("### Results")[1].split("\n### ")[0]
-    assert words in " ".join(section.split()), (
+    assert words in " ".join(_results_section().split()), (
         "README.md's Results prose differs from this run's findings; paste them:\n"
         + report["ledger"]["findings"])
 
 
+def _results_section() -> str:
+    return (REPO / "README.md").read_text().split("### Results")[1].split("\n### ")[0]
+
+
 def _readme_results() -> str:
-    text = (REPO / "README.md").read_text()
-    results = text[text.index("### Results"):]
+    """Return the code block of the README's Results (the tables)."""
+    results = _results_section()
     start = results.index("```") + 3
     return results[start:results.index("```", start)]
 

@@ -36,10 +36,11 @@ def test_solution_prints_the_same_numbers_at_every_dispatch_level(lesson, tmp_pa
          "--inplace", "--ExecutePreprocessor.timeout=300", str(executed)],
         cwd=tmp_path, env=_env("baseline"), capture_output=True, text=True)
     assert run.returncode == 0, f"{lesson} fails at the baseline level:\n{run.stderr[-6000:]}"
-    unproven = unproven_numbers(lesson, nbformat.read(executed, as_version=4))
+    nb = nbformat.read(executed, as_version=4)
+    unproven = unproven_numbers(lesson, nb)
     assert not unproven, (f"{lesson}: numbers in the prose that nothing the lesson prints backs "
                           f"(print them, or derive them in the prose): {unproven}")
-    unproven = unproven_readme_numbers(lesson, nbformat.read(executed, as_version=4))
+    unproven = unproven_readme_numbers(lesson, nb)
     assert not unproven, (f"README.md's row for {lesson} states numbers the lesson doesn't print "
                           f"or derive: {unproven}")
     compared = subprocess.run(
